@@ -1,0 +1,597 @@
+/* config.c -- the server's settings: built-in defaults, YAML file, command line.
+ *
+ * The YAML file is loaded as a libyaml document and walked against small key
+ * tables; every error names the file, the line and the key. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "config.h"
+
+struct yaml_ctx {
+	const char *path;
+	yaml_document_t *doc;
+	char *err;
+};
+
+typedef int (*key_setter)(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *value);
+
+struct key_rule {
+	const char *name;
+	key_setter set;
+};
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	char err[CONFIG_ERROR_MAX];
+	config_set_domain(cfg, "svc.internal", err);
+	config_parse_listen("0.0.0.0:53", &cfg->dns[0], err);
+	config_parse_listen("[::]:53", &cfg->dns[1], err);
+	cfg->dns_count = 2;
+	cfg->dns_is_default = 1;
+	cfg->ttl = 5;
+	cfg->max_udp_payload = 1232;
+	strcpy(cfg->zones_dir, "zones");
+	cfg->log_level = LOG_INFO;
+	cfg->soa.ttl = 5;
+	cfg->soa.refresh = 3600;
+	cfg->soa.retry = 600;
+	cfg->soa.expire = 86400;
+	cfg->soa.minimum = 5;
+	cfg->tcp_idle_timeout = 10;
+	cfg->tcp_max_connections = 512;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->services);
+	cfg->services = NULL;
+	cfg->service_count = 0;
+}
+
+int config_set_domain(struct config *cfg, const char *text, char err[CONFIG_ERROR_MAX])
+{
+	uint8_t wire[DNAME_MAX_WIRE];
+	size_t len = dname_from_text(text, wire);
+	if (len == 0 || !dname_is_ldh(wire)) {
+		snprintf(err, CONFIG_ERROR_MAX, "not a valid domain name (LDH labels of 1-63 characters)");
+		return -1;
+	}
+	memcpy(cfg->domain, wire, len);
+	cfg->domain_len = len;
+	dname_to_text(wire, cfg->domain_text);
+	return 0;
+}
+
+int config_parse_listen(const char *text, struct listen_addr *out, char err[CONFIG_ERROR_MAX])
+{
+	char host[64];
+	const char *port_text;
+	memset(out, 0, sizeof *out);
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || close[1] != ':' || (size_t)(close - text - 1) >= sizeof host) {
+			snprintf(err, CONFIG_ERROR_MAX, "'%s': write IPv6 as [ADDR]:PORT", text);
+			return -1;
+		}
+		memcpy(host, text + 1, (size_t)(close - text - 1));
+		host[close - text - 1] = 0;
+		port_text = close + 2;
+	} else {
+		const char *colon = strrchr(text, ':');
+		if (!colon || strchr(text, ':') != colon || (size_t)(colon - text) >= sizeof host) {
+			snprintf(err, CONFIG_ERROR_MAX, "'%s': expected ADDR:PORT or [ADDR]:PORT", text);
+			return -1;
+		}
+		memcpy(host, text, (size_t)(colon - text));
+		host[colon - text] = 0;
+		port_text = colon + 1;
+	}
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(port_text, &end, 10);
+	if (errno || *port_text == 0 || *end || port == 0 || port > 65535) {
+		snprintf(err, CONFIG_ERROR_MAX, "'%s': port must be 1-65535", text);
+		return -1;
+	}
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->sa;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->sa;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		out->sa_len = sizeof *v4;
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		out->sa_len = sizeof *v6;
+	} else {
+		snprintf(err, CONFIG_ERROR_MAX, "'%s': '%s' is not an IP address", text, host);
+		return -1;
+	}
+	snprintf(out->text, sizeof out->text, "%s", text);
+	return 0;
+}
+
+void config_finish(struct config *cfg)
+{
+	if (cfg->ns.name[0] == 0) {
+		cfg->ns.name[0] = 2;
+		memcpy(cfg->ns.name + 1, "ns", 2);
+		memcpy(cfg->ns.name + 3, cfg->domain, cfg->domain_len);
+	}
+	if (cfg->soa.rname[0] == 0) {
+		cfg->soa.rname[0] = 10;
+		memcpy(cfg->soa.rname + 1, "hostmaster", 10);
+		memcpy(cfg->soa.rname + 11, cfg->domain, cfg->domain_len);
+	}
+}
+
+/* ---- YAML helpers ------------------------------------------------------ */
+
+static int fail(struct yaml_ctx *y, yaml_node_t *node, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct yaml_ctx *y, yaml_node_t *node, const char *key, const char *fmt, ...)
+{
+	char reason[CONFIG_ERROR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	snprintf(y->err, CONFIG_ERROR_MAX, "%s:%lu: %s: %s", y->path,
+		 node ? (unsigned long)node->start_mark.line + 1 : 0ul, key, reason);
+	return -1;
+}
+
+static const char *scalar(yaml_node_t *node)
+{
+	return node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+}
+
+static int get_string(struct yaml_ctx *y, yaml_node_t *node, const char *key, const char **out)
+{
+	*out = scalar(node);
+	if (!*out)
+		return fail(y, node, key, "expected a single value, not a list or mapping");
+	return 0;
+}
+
+static int get_uint(struct yaml_ctx *y, yaml_node_t *node, const char *key,
+		    unsigned long min, unsigned long max, unsigned long *out)
+{
+	const char *text;
+	if (get_string(y, node, key, &text) < 0)
+		return -1;
+	char *end;
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	if (errno || *text == 0 || *text == '-' || *end)
+		return fail(y, node, key, "'%s' is not a number", text);
+	if (*out < min || *out > max)
+		return fail(y, node, key, "%lu is out of range %lu-%lu", *out, min, max);
+	return 0;
+}
+
+static int set_u32(struct yaml_ctx *y, const char *key, yaml_node_t *value, uint32_t *field,
+		   unsigned long min, unsigned long max)
+{
+	unsigned long v;
+	if (get_uint(y, value, key, min, max, &v) < 0)
+		return -1;
+	*field = (uint32_t)v;
+	return 0;
+}
+
+static int get_name(struct yaml_ctx *y, yaml_node_t *node, const char *key,
+		    uint8_t wire[DNAME_MAX_WIRE])
+{
+	const char *text;
+	if (get_string(y, node, key, &text) < 0)
+		return -1;
+	if (dname_from_text(text, wire) == 0 || !dname_is_ldh(wire))
+		return fail(y, node, key, "'%s' is not a valid domain name", text);
+	return 0;
+}
+
+static int parse_ip(const char *text, int *family, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, text, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, addr) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* Calls fn for a scalar, or for every item of a sequence of scalars. */
+static int for_each_item(struct yaml_ctx *y, yaml_node_t *value, const char *key,
+			 int (*fn)(struct yaml_ctx *, yaml_node_t *, const char *, void *), void *arg)
+{
+	if (value->type != YAML_SEQUENCE_NODE)
+		return fn(y, value, key, arg);
+	for (yaml_node_item_t *it = value->data.sequence.items.start;
+	     it < value->data.sequence.items.top; it++)
+		if (fn(y, yaml_document_get_node(y->doc, *it), key, arg) < 0)
+			return -1;
+	return 0;
+}
+
+/* Walks a mapping against a key table; unknown keys are errors. */
+static int apply_mapping(struct yaml_ctx *y, yaml_node_t *map, const char *where,
+			 const struct key_rule *rules, void *target)
+{
+	if (map->type != YAML_MAPPING_NODE)
+		return fail(y, map, where, "expected a mapping of key: value");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(y->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
+		const char *name = scalar(k);
+		if (!name)
+			return fail(y, k, where, "keys must be plain words");
+		const struct key_rule *rule = rules;
+		while (rule->name && strcmp(rule->name, name) != 0)
+			rule++;
+		if (!rule->name)
+			return fail(y, k, name, "unknown key");
+		if (rule->set(y, target, name, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- top-level keys ----------------------------------------------------- */
+
+static int set_domain(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	const char *text;
+	char reason[CONFIG_ERROR_MAX];
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (config_set_domain(target, text, reason) < 0)
+		return fail(y, v, key, "'%s': %s", text, reason);
+	return 0;
+}
+
+static int add_listen(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct config *cfg = arg;
+	const char *text;
+	char reason[CONFIG_ERROR_MAX];
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (cfg->dns_count == CONFIG_MAX_LISTEN)
+		return fail(y, v, key, "at most %d addresses", CONFIG_MAX_LISTEN);
+	if (config_parse_listen(text, &cfg->dns[cfg->dns_count], reason) < 0)
+		return fail(y, v, key, "%s", reason);
+	cfg->dns_count++;
+	return 0;
+}
+
+static int set_dns(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	cfg->dns_count = 0;
+	cfg->dns_is_default = 0;
+	if (for_each_item(y, v, key, add_listen, cfg) < 0)
+		return -1;
+	if (cfg->dns_count == 0)
+		return fail(y, v, key, "needs at least one ADDR:PORT");
+	return 0;
+}
+
+static int set_zones(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	const char *text;
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (strlen(text) >= sizeof cfg->zones_dir)
+		return fail(y, v, key, "path too long");
+	strcpy(cfg->zones_dir, text);
+	return 0;
+}
+
+static int set_log_level(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	const char *text;
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (log_level_parse(text, &((struct config *)target)->log_level) < 0)
+		return fail(y, v, key, "'%s': use debug, info, warn or error", text);
+	return 0;
+}
+
+static int set_ttl(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return set_u32(y, key, v, &((struct config *)target)->ttl, 0, 2147483647ul);
+}
+
+static int set_max_udp(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	unsigned long n;
+	if (get_uint(y, v, key, 512, 65535, &n) < 0)
+		return -1;
+	((struct config *)target)->max_udp_payload = (uint16_t)n;
+	return 0;
+}
+
+static int set_tcp_idle(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return set_u32(y, key, v, &((struct config *)target)->tcp_idle_timeout, 1, 3600);
+}
+
+static int set_tcp_max(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return set_u32(y, key, v, &((struct config *)target)->tcp_max_connections, 1, 1000000);
+}
+
+static int set_soa_ttl(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->soa.ttl, 0, 2147483647ul);
+}
+static int set_soa_refresh(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->soa.refresh, 0, 2147483647ul);
+}
+static int set_soa_retry(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->soa.retry, 0, 2147483647ul);
+}
+static int set_soa_expire(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->soa.expire, 0, 2147483647ul);
+}
+static int set_soa_minimum(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->soa.minimum, 0, 86400);
+}
+static int set_soa_hostmaster(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return get_name(y, v, k, ((struct config *)t)->soa.rname);
+}
+
+static const struct key_rule soa_rules[] = {
+	{ "ttl", set_soa_ttl },
+	{ "refresh", set_soa_refresh },
+	{ "retry", set_soa_retry },
+	{ "expire", set_soa_expire },
+	{ "minimum", set_soa_minimum },
+	{ "hostmaster", set_soa_hostmaster },
+	{ NULL, NULL },
+};
+
+static int set_soa(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return apply_mapping(y, v, key, soa_rules, target);
+}
+
+static int add_ns_address(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct config *cfg = arg;
+	const char *text;
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (cfg->ns.addr_count == CONFIG_MAX_NS_ADDRS)
+		return fail(y, v, key, "at most %d addresses", CONFIG_MAX_NS_ADDRS);
+	struct ns_address *a = &cfg->ns.addrs[cfg->ns.addr_count];
+	if (parse_ip(text, &a->family, a->addr) < 0)
+		return fail(y, v, key, "'%s' is not an IPv4 or IPv6 address", text);
+	cfg->ns.addr_count++;
+	return 0;
+}
+
+static int set_ns_name(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return get_name(y, v, k, ((struct config *)t)->ns.name);
+}
+
+static int set_ns_addresses(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	((struct config *)t)->ns.addr_count = 0;
+	return for_each_item(y, v, k, add_ns_address, t);
+}
+
+static const struct key_rule nameserver_rules[] = {
+	{ "name", set_ns_name },
+	{ "addresses", set_ns_addresses },
+	{ NULL, NULL },
+};
+
+static int set_nameserver(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return apply_mapping(y, v, key, nameserver_rules, target);
+}
+
+/* ---- services: static instances ---------------------------------------- */
+
+static int get_label(struct yaml_ctx *y, yaml_node_t *v, const char *key, char out[DNAME_MAX_LABEL + 1])
+{
+	const char *text;
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (!label_is_ldh(text, strlen(text)))
+		return fail(y, v, key, "'%s' is not a valid name (letters, digits, inner hyphens; 1-63)", text);
+	for (size_t i = 0; text[i]; i++)
+		out[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
+	out[strlen(text)] = 0;
+	return 0;
+}
+
+static int svc_service(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return get_label(y, v, k, ((struct instance_spec *)t)->service);
+}
+static int svc_instance(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return get_label(y, v, k, ((struct instance_spec *)t)->instance);
+}
+static int svc_address(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	struct instance_spec *s = t;
+	const char *text;
+	if (get_string(y, v, k, &text) < 0)
+		return -1;
+	if (parse_ip(text, &s->family, s->addr) < 0)
+		return fail(y, v, k, "'%s' is not an IPv4 or IPv6 address", text);
+	return 0;
+}
+static int svc_u16(struct yaml_ctx *y, yaml_node_t *v, const char *k, uint16_t *field)
+{
+	unsigned long n;
+	if (get_uint(y, v, k, 0, 65535, &n) < 0)
+		return -1;
+	*field = (uint16_t)n;
+	return 0;
+}
+static int svc_port(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return svc_u16(y, v, k, &((struct instance_spec *)t)->port);
+}
+static int svc_priority(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return svc_u16(y, v, k, &((struct instance_spec *)t)->priority);
+}
+static int svc_weight(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return svc_u16(y, v, k, &((struct instance_spec *)t)->weight);
+}
+static int svc_proto(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	const char *text;
+	if (get_string(y, v, k, &text) < 0)
+		return -1;
+	if (strcmp(text, "tcp") == 0)
+		((struct instance_spec *)t)->proto = PROTO_TCP;
+	else if (strcmp(text, "udp") == 0)
+		((struct instance_spec *)t)->proto = PROTO_UDP;
+	else
+		return fail(y, v, k, "'%s': use tcp or udp", text);
+	return 0;
+}
+static int add_txt(struct yaml_ctx *y, yaml_node_t *v, const char *k, void *arg)
+{
+	struct instance_spec *s = arg;
+	const char *text;
+	if (get_string(y, v, k, &text) < 0)
+		return -1;
+	size_t len = strlen(text);
+	if (len > 255)
+		return fail(y, v, k, "a TXT string holds at most 255 bytes");
+	if (s->txt_len + len + 1 > REGISTRY_TXT_MAX)
+		return fail(y, v, k, "at most %d bytes of TXT data per instance", REGISTRY_TXT_MAX);
+	s->txt[s->txt_len++] = (uint8_t)len;
+	memcpy(s->txt + s->txt_len, text, len);
+	s->txt_len = (uint16_t)(s->txt_len + len);
+	return 0;
+}
+static int svc_txt(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return for_each_item(y, v, k, add_txt, t);
+}
+
+static const struct key_rule service_rules[] = {
+	{ "service", svc_service },
+	{ "instance", svc_instance },
+	{ "address", svc_address },
+	{ "port", svc_port },
+	{ "proto", svc_proto },
+	{ "priority", svc_priority },
+	{ "weight", svc_weight },
+	{ "txt", svc_txt },
+	{ NULL, NULL },
+};
+
+static int add_service(struct yaml_ctx *y, struct config *cfg, yaml_node_t *item, size_t index)
+{
+	char where[64];
+	snprintf(where, sizeof where, "services[%zu]", index);
+	struct instance_spec *grown = realloc(cfg->services, (cfg->service_count + 1) * sizeof *grown);
+	if (!grown)
+		return fail(y, item, where, "out of memory");
+	cfg->services = grown;
+	struct instance_spec *s = &cfg->services[cfg->service_count];
+	memset(s, 0, sizeof *s);
+	s->is_static = true;
+	if (apply_mapping(y, item, where, service_rules, s) < 0)
+		return -1;
+	if (!s->service[0])
+		return fail(y, item, where, "missing key 'service'");
+	if (!s->instance[0])
+		return fail(y, item, where, "missing key 'instance'");
+	if (!s->family)
+		return fail(y, item, where, "missing key 'address'");
+	for (size_t i = 0; i < cfg->service_count; i++)
+		if (!strcmp(cfg->services[i].service, s->service) &&
+		    !strcmp(cfg->services[i].instance, s->instance))
+			return fail(y, item, where, "instance %s.%s is listed twice",
+				    s->instance, s->service);
+	cfg->service_count++;
+	return 0;
+}
+
+static int set_services(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(y, v, key, "expected a list of instances");
+	size_t index = 0;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
+		if (add_service(y, target, yaml_document_get_node(y->doc, *it), index++) < 0)
+			return -1;
+	return 0;
+}
+
+static const struct key_rule top_rules[] = {
+	{ "domain", set_domain },
+	{ "dns", set_dns },
+	{ "zones", set_zones },
+	{ "log-level", set_log_level },
+	{ "ttl", set_ttl },
+	{ "max-udp-payload", set_max_udp },
+	{ "soa", set_soa },
+	{ "nameserver", set_nameserver },
+	{ "tcp-idle-timeout", set_tcp_idle },
+	{ "tcp-max-connections", set_tcp_max },
+	{ "services", set_services },
+	{ NULL, NULL },
+};
+
+int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX])
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int rc = -1;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, CONFIG_ERROR_MAX, "%s:0: config: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, CONFIG_ERROR_MAX, "%s:%lu: yaml: %s", path,
+			 (unsigned long)parser.problem_mark.line + 1,
+			 parser.problem ? parser.problem : "syntax error");
+		goto out_parser;
+	}
+	snprintf(cfg->source, sizeof cfg->source, "%s", path);
+	struct yaml_ctx y = { .path = path, .doc = &doc, .err = err };
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (!root)
+		rc = 0;  /* an empty file keeps every default */
+	else
+		rc = apply_mapping(&y, root, "config", top_rules, cfg);
+	yaml_document_delete(&doc);
+out_parser:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/* config.h -- the server's settings: built-in defaults, YAML file, command line. */
+#ifndef SVCDNS_CONFIG_H
+#define SVCDNS_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dname.h"
+#include "log.h"
+#include "registry.h"
+
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_NS_ADDRS 8
+#define CONFIG_ERROR_MAX 512
+
+struct listen_addr {
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	char text[64];            /* as written: "127.0.0.1:53", "[::1]:5353" */
+};
+
+struct ns_address {
+	int family;
+	uint8_t addr[16];
+};
+
+struct config {
+	char source[PATH_MAX];            /* the YAML file, or "" for built-in defaults */
+	uint8_t domain[DNAME_MAX_WIRE];   /* lowercase wire form */
+	size_t domain_len;
+	char domain_text[DNAME_MAX_TEXT];
+	struct listen_addr dns[CONFIG_MAX_LISTEN];
+	int dns_count;
+	int dns_is_default;               /* listening on the defaults: a missing IPv6 is fine */
+	uint32_t ttl;                     /* answer TTL of service records */
+	uint16_t max_udp_payload;         /* largest UDP answer we send (EDNS) */
+	char zones_dir[PATH_MAX];
+	enum log_level log_level;
+	struct {
+		uint8_t name[DNAME_MAX_WIRE];        /* NS of the service domain, SOA MNAME */
+		struct ns_address addrs[CONFIG_MAX_NS_ADDRS];
+		int addr_count;
+	} ns;
+	struct {
+		uint8_t rname[DNAME_MAX_WIRE];       /* the hostmaster's mailbox */
+		uint32_t ttl, refresh, retry, expire, minimum;
+	} soa;
+	uint32_t tcp_idle_timeout;        /* seconds */
+	uint32_t tcp_max_connections;
+	struct instance_spec *services;   /* static instances, owned */
+	size_t service_count;
+};
+
+/* Fills in the built-in defaults. */
+void config_defaults(struct config *cfg);
+/* Reads a YAML file over the current settings; on error writes "file:line: key: reason". */
+int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX]);
+/* Sets the service domain from text; returns 0 or -1 with a reason in err. */
+int config_set_domain(struct config *cfg, const char *text, char err[CONFIG_ERROR_MAX]);
+/* Parses "ADDR:PORT" or "[V6]:PORT" into a listen address; returns 0 or -1 with err. */
+int config_parse_listen(const char *text, struct listen_addr *out, char err[CONFIG_ERROR_MAX]);
+/* Derives the settings that depend on others (NS name, hostmaster); call once all are set. */
+void config_finish(struct config *cfg);
+/* Frees what the config owns. */
+void config_free(struct config *cfg);
+
+#endif

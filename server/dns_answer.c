@@ -1,0 +1,560 @@
+/* dns_answer.c -- the RFC 1034 answer steps, collected as RRsets and encoded once. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dns_answer.h"
+#include "dns_wire.h"
+
+/* ---- collecting ---------------------------------------------------------- */
+
+static struct answer_item *add_item(struct answer *a, enum answer_section s, enum item_kind kind,
+				    const uint8_t *owner, uint16_t type, uint32_t ttl)
+{
+	if (a->item_count[s] == ANSWER_MAX_ITEMS)
+		return NULL;
+	struct answer_item *it = &a->items[s][a->item_count[s]++];
+	memset(it, 0, sizeof *it);
+	it->kind = kind;
+	it->owner = owner;
+	it->type = type;
+	it->ttl = ttl;
+	return it;
+}
+
+static uint64_t next_random(struct responder *r)
+{
+	r->rng ^= r->rng << 13;
+	r->rng ^= r->rng >> 7;
+	r->rng ^= r->rng << 17;
+	return r->rng;
+}
+
+static int instance_live(const struct responder *r, const struct instance *inst)
+{
+	return inst->expires_ms == 0 || inst->expires_ms > r->now_ms;
+}
+
+/* The TTL of an instance's records: the configured TTL, never past its lease. */
+static uint32_t instance_ttl(const struct responder *r, const struct instance *inst)
+{
+	uint32_t ttl = r->cfg->ttl;
+	if (inst->expires_ms) {
+		int64_t left = (inst->expires_ms - r->now_ms) / 1000;
+		if (left < ttl)
+			ttl = left > 0 ? (uint32_t)left : 0;
+	}
+	return ttl;
+}
+
+static int ensure_scratch(struct responder *r, size_t n)
+{
+	if (n <= r->scratch_capacity)
+		return 0;
+	size_t cap = r->scratch_capacity ? r->scratch_capacity : 64;
+	while (cap < n)
+		cap *= 2;
+	struct instance **grown = realloc(r->scratch, cap * sizeof *grown);
+	if (!grown)
+		return -1;
+	r->scratch = grown;
+	r->scratch_capacity = cap;
+	return 0;
+}
+
+enum { ANY_FAMILY = 0 };
+
+/* Adds the live instances of a service that match family/proto as one RRset.
+ * Returns how many matched. */
+static size_t add_service_rrset(struct responder *r, struct answer *a, const uint8_t *owner,
+				const struct service *svc, uint16_t type, int family, int proto)
+{
+	if (ensure_scratch(r, svc->count) < 0)
+		return 0;
+	size_t n = 0;
+	uint32_t ttl = r->cfg->ttl;
+	for (size_t i = 0; i < svc->count; i++) {
+		struct instance *inst = svc->instances[i];
+		if (!instance_live(r, inst) || (family && inst->family != family) ||
+		    (proto >= 0 && (int)inst->proto != proto))
+			continue;
+		uint32_t t = instance_ttl(r, inst);
+		if (t < ttl)
+			ttl = t;
+		r->scratch[n++] = inst;
+	}
+	if (n == 0)
+		return 0;
+	struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type, ttl);
+	if (!it)
+		return 0;
+	it->instances = r->scratch;
+	it->instance_count = n;
+	if (type == TYPE_SRV) {
+		struct answer_item *extra = add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
+						     owner, 0, 0);
+		if (extra)
+			extra->srv_item = it;
+	}
+	return n;
+}
+
+static int service_has_live(const struct responder *r, const struct service *svc)
+{
+	for (size_t i = 0; i < svc->count; i++)
+		if (instance_live(r, svc->instances[i]))
+			return 1;
+	return 0;
+}
+
+static int add_one_instance(struct responder *r, struct answer *a, const uint8_t *owner,
+			    struct instance *inst, uint16_t type)
+{
+	if (ensure_scratch(r, 1) < 0)
+		return 0;
+	r->scratch[0] = inst;
+	struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type,
+					  instance_ttl(r, inst));
+	if (!it)
+		return 0;
+	it->instances = r->scratch;
+	it->instance_count = 1;
+	return 1;
+}
+
+/* The first RRset type present at a service or instance name, for ANY (RFC 8482). */
+static uint16_t pick_any_type(const struct service *svc, const struct instance *inst)
+{
+	if (inst)
+		return inst->family == AF_INET ? TYPE_A : TYPE_AAAA;
+	return svc->family_count[0] ? TYPE_A : TYPE_AAAA;
+}
+
+static int is_proto_label(const uint8_t *label, int *proto)
+{
+	if (label[0] != 4 || label[1] != '_')
+		return 0;
+	if (memcmp(label + 2, "tcp", 3) == 0)
+		*proto = PROTO_TCP;
+	else if (memcmp(label + 2, "udp", 3) == 0)
+		*proto = PROTO_UDP;
+	else
+		return 0;
+	return 1;
+}
+
+static int family_of(uint16_t type)
+{
+	return type == TYPE_A ? AF_INET : AF_INET6;
+}
+
+/* SERVICE.D: addresses of every instance, or their SRV set. */
+static int answer_service(struct responder *r, struct answer *a, const uint8_t *owner,
+			  const struct service *svc, uint16_t qtype)
+{
+	if (!service_has_live(r, svc))
+		return 0;
+	if (qtype == TYPE_ANY)
+		qtype = pick_any_type(svc, NULL);
+	if (qtype == TYPE_A || qtype == TYPE_AAAA)
+		add_service_rrset(r, a, owner, svc, qtype, family_of(qtype), -1);
+	else if (qtype == TYPE_SRV)
+		add_service_rrset(r, a, owner, svc, TYPE_SRV, ANY_FAMILY, -1);
+	return 1;
+}
+
+/* INSTANCE.SERVICE.D: its address and TXT. */
+static int answer_instance(struct responder *r, struct answer *a, const uint8_t *owner,
+			   struct instance *inst, uint16_t qtype)
+{
+	if (!instance_live(r, inst))
+		return 0;
+	if (qtype == TYPE_ANY)
+		qtype = pick_any_type(NULL, inst);
+	if ((qtype == TYPE_A || qtype == TYPE_AAAA) && inst->family == family_of(qtype))
+		add_one_instance(r, a, owner, inst, qtype);
+	else if (qtype == TYPE_TXT && inst->txt_len)
+		add_one_instance(r, a, owner, inst, TYPE_TXT);
+	return 1;
+}
+
+/* _SERVICE._PROTO.D: the RFC 2782 SRV set. */
+static int answer_srv_name(struct responder *r, struct answer *a, const uint8_t *owner,
+			   const uint8_t *label, int proto, uint16_t qtype)
+{
+	uint8_t service_label[DNAME_MAX_LABEL + 1];
+	service_label[0] = (uint8_t)(label[0] - 1);
+	memcpy(service_label + 1, label + 2, service_label[0]);
+	const struct service *svc = registry_find_service(r->reg, service_label);
+	if (!svc || !svc->proto_count[proto] || !service_has_live(r, svc))
+		return 0;
+	if (qtype == TYPE_SRV || qtype == TYPE_ANY)
+		add_service_rrset(r, a, owner, svc, TYPE_SRV, ANY_FAMILY, proto);
+	return 1;
+}
+
+static int answer_apex(struct responder *r, struct answer *a, const uint8_t *owner, uint16_t qtype)
+{
+	const struct config *cfg = r->cfg;
+	if (qtype == TYPE_SOA || qtype == TYPE_ANY) {
+		add_item(a, SECTION_ANSWER, ITEM_SOA, owner, TYPE_SOA, cfg->soa.ttl);
+	} else if (qtype == TYPE_NS) {
+		add_item(a, SECTION_ANSWER, ITEM_NS, owner, TYPE_NS, cfg->soa.ttl);
+		if (dname_is_subdomain(cfg->ns.name, cfg->domain))
+			add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
+	}
+	return 1;
+}
+
+static int answer_ns_name(struct responder *r, struct answer *a, uint16_t qtype)
+{
+	const struct config *cfg = r->cfg;
+	if (cfg->ns.addr_count == 0)
+		return 0;
+	if (qtype == TYPE_A || qtype == TYPE_AAAA)
+		add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name, qtype, cfg->ttl);
+	return 1;
+}
+
+/* Answers a name of the service domain from the registry; returns 1 when the name exists.
+ * rel_len is the length of the labels before the domain. */
+static int answer_from_registry(struct responder *r, struct answer *a, const uint8_t *name,
+				size_t len, size_t rel_len, uint16_t qtype)
+{
+	int exists = 0;
+	if (rel_len == 0)
+		return answer_apex(r, a, name, qtype);
+	if (len == dname_length(r->cfg->ns.name) && memcmp(name, r->cfg->ns.name, len) == 0)
+		exists = answer_ns_name(r, a, qtype);
+	const uint8_t *first = name, *second = name + name[0] + 1;
+	size_t second_end = (size_t)(second - name) + (second[0] ? second[0] + 1u : 0);
+	int proto;
+	if (rel_len == (size_t)(second - name)) {               /* one label */
+		if (is_proto_label(first, &proto))
+			return r->reg->proto_count[proto] > 0;  /* empty non-terminal _tcp.D */
+		const struct service *svc = registry_find_service(r->reg, first);
+		if (svc)
+			exists |= answer_service(r, a, name, svc, qtype);
+	} else if (rel_len == second_end) {                     /* two labels */
+		if (first[1] == '_' && is_proto_label(second, &proto))
+			return answer_srv_name(r, a, name, first, proto, qtype);
+		struct instance *inst = registry_find_instance(r->reg, name, rel_len);
+		if (inst)
+			exists |= answer_instance(r, a, name, inst, qtype);
+	}
+	return exists;
+}
+
+static void add_static_rrset(struct answer *a, enum answer_section s, const uint8_t *owner,
+			     const struct rrset *set)
+{
+	struct answer_item *it = add_item(a, s, ITEM_STATIC, owner, set->type, set->ttl);
+	if (it)
+		it->rrset = set;
+}
+
+static uint32_t soa_minimum(const struct rrset *soa)
+{
+	const uint8_t *end = soa->rdata + soa->rdata_size;
+	return (uint32_t)end[-4] << 24 | (uint32_t)end[-3] << 16 | (uint32_t)end[-2] << 8 | end[-1];
+}
+
+/* RFC 2308: the SOA in a negative answer carries min(SOA TTL, SOA MINIMUM). */
+static void add_negative_soa(struct responder *r, struct answer *a, const struct zone *z,
+			     int in_service_domain)
+{
+	struct answer_item *it;
+	if (in_service_domain) {
+		uint32_t ttl = r->cfg->soa.ttl < r->cfg->soa.minimum ? r->cfg->soa.ttl : r->cfg->soa.minimum;
+		add_item(a, SECTION_AUTHORITY, ITEM_SOA, r->cfg->domain, TYPE_SOA, ttl);
+	} else if (z->soa && (it = add_item(a, SECTION_AUTHORITY, ITEM_STATIC, z->apex, TYPE_SOA,
+					     z->soa->ttl))) {
+		uint32_t min = soa_minimum(z->soa);
+		it->rrset = z->soa;
+		if (min < it->ttl)
+			it->ttl = min;
+	}
+}
+
+/* Which of our zones holds a name: a static zone, the service domain, or both merged. */
+struct zone_match {
+	const struct zone *zone;      /* static data, may be NULL */
+	int service_domain;
+	size_t rel_len;               /* labels before the service domain */
+};
+
+static int find_zone(const struct responder *r, const uint8_t *name, size_t len,
+		     struct zone_match *m)
+{
+	const struct config *cfg = r->cfg;
+	int off = dname_suffix_offset(name, len, cfg->domain, cfg->domain_len);
+	m->zone = zones_find(r->zones, name, len);
+	m->service_domain = off >= 0 && (!m->zone || m->zone->apex_len <= cfg->domain_len);
+	if (m->service_domain && m->zone && !m->zone->is_service_domain)
+		m->zone = NULL;  /* a parent zone's data does not reach into our domain */
+	m->rel_len = off >= 0 ? (size_t)off : 0;
+	return m->zone || m->service_domain;
+}
+
+/* Copies a CNAME target out of its rdata, lowercased, for the next step of the chain. */
+static const uint8_t *cname_target(struct answer *a, int step, const struct rrset *cname)
+{
+	uint8_t *out = a->chain_names[step];
+	size_t len = (size_t)cname->rdata[0] << 8 | cname->rdata[1];
+	if (len == 0 || len > DNAME_MAX_WIRE)
+		return NULL;
+	memcpy(out, cname->rdata + 2, len);
+	dname_to_lower(out);
+	return out;
+}
+
+void dns_answer_collect(struct responder *r, const struct dns_query *q, struct answer *a)
+{
+	memset(a->item_count, 0, sizeof a->item_count);
+	a->rcode = RCODE_NOERROR;
+	a->authoritative = 0;
+	const uint8_t *name = q->qname;
+	size_t len = q->qname_len;
+
+	for (int step = 0; step < ANSWER_MAX_CHAIN; step++) {
+		struct zone_match m;
+		if (!find_zone(r, name, len, &m)) {
+			if (step == 0)
+				a->rcode = RCODE_REFUSED;
+			return;  /* a CNAME out of our zones ends here; the client follows it */
+		}
+		a->authoritative = 1;
+		int answered = a->item_count[SECTION_ANSWER];
+		int exists = 0;
+		if (m.service_domain)
+			exists = answer_from_registry(r, a, name, len, m.rel_len, q->qtype);
+		const struct zone_node *node = m.zone ? zone_find_node(m.zone, name, len) : NULL;
+		const struct rrset *set = NULL, *cname = NULL;
+		if (node) {
+			exists = 1;
+			if (q->qtype == TYPE_ANY && node->rrset_count && a->item_count[SECTION_ANSWER] == answered)
+				set = &node->rrsets[0];
+			else
+				set = node_find_rrset(node, q->qtype);
+			if (!set && q->qtype != TYPE_CNAME)
+				cname = node_find_rrset(node, TYPE_CNAME);
+		}
+		if (set)
+			add_static_rrset(a, SECTION_ANSWER, name, set);
+		if (cname && a->item_count[SECTION_ANSWER] == answered) {
+			add_static_rrset(a, SECTION_ANSWER, name, cname);
+			name = cname_target(a, step, cname);
+			if (!name)
+				return;
+			len = dname_length(name);
+			continue;
+		}
+		if (!exists) {
+			a->rcode = RCODE_NXDOMAIN;
+			add_negative_soa(r, a, m.zone, m.service_domain);
+		} else if (a->item_count[SECTION_ANSWER] == answered) {
+			add_negative_soa(r, a, m.zone, m.service_domain);  /* NODATA */
+		}
+		return;
+	}
+}
+
+/* ---- encoding ------------------------------------------------------------ */
+
+/* INSTANCE.SERVICE.D as a wire name. */
+static const uint8_t *instance_fqdn(const struct responder *r, const struct instance *inst,
+				    uint8_t out[DNAME_MAX_WIRE])
+{
+	if (inst->wire_key_len + r->cfg->domain_len > DNAME_MAX_WIRE)
+		return NULL;
+	memcpy(out, inst->wire_key, inst->wire_key_len);
+	memcpy(out + inst->wire_key_len, r->cfg->domain, r->cfg->domain_len);
+	return out;
+}
+
+static void put_instance_record(struct responder *r, struct wire_writer *w, const uint8_t *owner,
+				uint16_t type, uint32_t ttl, const struct instance *inst)
+{
+	size_t rdlen = wire_begin_rr(w, owner, type, ttl);
+	uint8_t target[DNAME_MAX_WIRE];
+	switch (type) {
+	case TYPE_A:
+		wire_put_bytes(w, inst->addr, 4);
+		break;
+	case TYPE_AAAA:
+		wire_put_bytes(w, inst->addr, 16);
+		break;
+	case TYPE_TXT:
+		wire_put_bytes(w, inst->txt, inst->txt_len);
+		break;
+	case TYPE_SRV:
+		wire_put_u16(w, inst->priority);
+		wire_put_u16(w, inst->weight);
+		wire_put_u16(w, inst->port);
+		/* RFC 2782: the target is never compressed, but later owners may point into it. */
+		if (instance_fqdn(r, inst, target))
+			wire_put_name_uncompressed(w, target);
+		else
+			w->full = 1;
+		break;
+	}
+	wire_end_rr(w, rdlen);
+}
+
+/* After writing a record: when it did not fit, takes it back and returns 0. */
+static int record_fits(struct wire_writer *w, struct wire_mark m)
+{
+	if (!w->full)
+		return 1;
+	wire_rewind(w, m);
+	return 0;
+}
+
+static int put_item(struct responder *r, struct wire_writer *w, struct answer_item *it,
+		    uint16_t *count)
+{
+	const struct config *cfg = r->cfg;
+	struct wire_mark m;
+	switch (it->kind) {
+	case ITEM_STATIC: {
+		const uint8_t *p = it->rrset->rdata;
+		for (uint16_t i = 0; i < it->rrset->count; i++) {
+			size_t len = (size_t)p[0] << 8 | p[1];
+			m = wire_mark(w);
+			size_t rdlen = wire_begin_rr(w, it->owner, it->type, it->ttl);
+			wire_put_bytes(w, p + 2, len);
+			wire_end_rr(w, rdlen);
+			if (!record_fits(w, m))
+				return -1;
+			(*count)++;
+			p += 2 + len;
+		}
+		return 0;
+	}
+	case ITEM_INSTANCES:
+		/* A partial Fisher-Yates shuffle: each record written is a fresh random pick,
+		 * so whatever fits before truncation is a random subset. */
+		for (size_t i = 0; i < it->instance_count; i++) {
+			size_t j = i + (size_t)(next_random(r) % (it->instance_count - i));
+			struct instance *tmp = it->instances[i];
+			it->instances[i] = it->instances[j];
+			it->instances[j] = tmp;
+			m = wire_mark(w);
+			put_instance_record(r, w, it->owner, it->type, it->ttl, it->instances[i]);
+			if (!record_fits(w, m))
+				return -1;
+			it->emitted = i + 1;
+			(*count)++;
+		}
+		return 0;
+	case ITEM_INSTANCE_ADDRS:
+		for (size_t i = 0; i < it->srv_item->emitted; i++) {
+			const struct instance *inst = it->srv_item->instances[i];
+			uint8_t owner[DNAME_MAX_WIRE];
+			if (!instance_fqdn(r, inst, owner))
+				continue;
+			m = wire_mark(w);
+			put_instance_record(r, w, owner, inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
+					    instance_ttl(r, inst), inst);
+			if (!record_fits(w, m))
+				return -1;
+			(*count)++;
+		}
+		return 0;
+	case ITEM_SOA: {
+		m = wire_mark(w);
+		size_t rdlen = wire_begin_rr(w, it->owner, TYPE_SOA, it->ttl);
+		wire_put_name(w, cfg->ns.name);
+		wire_put_name(w, cfg->soa.rname);
+		wire_put_u32(w, r->reg->serial);
+		wire_put_u32(w, cfg->soa.refresh);
+		wire_put_u32(w, cfg->soa.retry);
+		wire_put_u32(w, cfg->soa.expire);
+		wire_put_u32(w, cfg->soa.minimum);
+		wire_end_rr(w, rdlen);
+		if (!record_fits(w, m))
+			return -1;
+		(*count)++;
+		return 0;
+	}
+	case ITEM_NS: {
+		m = wire_mark(w);
+		size_t rdlen = wire_begin_rr(w, it->owner, TYPE_NS, it->ttl);
+		wire_put_name(w, cfg->ns.name);
+		wire_end_rr(w, rdlen);
+		if (!record_fits(w, m))
+			return -1;
+		(*count)++;
+		return 0;
+	}
+	case ITEM_NS_ADDRS:
+		for (int i = 0; i < cfg->ns.addr_count; i++) {
+			const struct ns_address *addr = &cfg->ns.addrs[i];
+			uint16_t type = addr->family == AF_INET ? TYPE_A : TYPE_AAAA;
+			if (it->type && it->type != type)
+				continue;
+			m = wire_mark(w);
+			size_t rdlen = wire_begin_rr(w, it->owner, type, it->ttl);
+			wire_put_bytes(w, addr->addr, type == TYPE_A ? 4 : 16);
+			wire_end_rr(w, rdlen);
+			if (!record_fits(w, m))
+				return -1;
+			(*count)++;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static void put_u16_at(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct answer *a,
+			 uint8_t *out, size_t limit)
+{
+	enum { OPT_SIZE = 11 };
+	struct wire_writer w;
+	uint16_t counts[SECTION_COUNT] = { 0, 0, 0 };
+	int truncated = 0;
+	size_t question_len = q->question_end - DNS_HEADER_SIZE;
+
+	/* Room for OPT is kept back so that truncation never drops it. */
+	wire_init(&w, out, limit - (q->has_edns ? OPT_SIZE : 0));
+	w.len = DNS_HEADER_SIZE;
+	wire_put_bytes(&w, q->packet + DNS_HEADER_SIZE, question_len);
+	wire_learn_name(&w, DNS_HEADER_SIZE);
+
+	for (int s = 0; s < SECTION_COUNT && !truncated; s++) {
+		for (int i = 0; i < a->item_count[s]; i++) {
+			if (put_item(r, &w, &a->items[s][i], &counts[s]) < 0) {
+				/* Additional data is optional: dropping it is not truncation. */
+				truncated = s != SECTION_ADDITIONAL;
+				break;
+			}
+		}
+	}
+	w.limit = limit;
+	if (q->has_edns) {
+		wire_put_bytes(&w, "", 1);      /* the root owner */
+		wire_put_u16(&w, TYPE_OPT);
+		wire_put_u16(&w, r->cfg->max_udp_payload);
+		wire_put_u32(&w, (uint32_t)(a->rcode >> 4) << 24);
+		wire_put_u16(&w, 0);
+	}
+	/* QR set; opcode, RD and CD copied from the query; AA and TC are ours. */
+	uint16_t flags = (uint16_t)(0x8000 | (q->flags & 0x7910) | (a->rcode & 0xf));
+	if (a->authoritative)
+		flags |= 0x0400;
+	if (truncated)
+		flags |= 0x0200;
+	put_u16_at(out, q->id);
+	put_u16_at(out + 2, flags);
+	put_u16_at(out + 4, 1);
+	put_u16_at(out + 6, counts[SECTION_ANSWER]);
+	put_u16_at(out + 8, counts[SECTION_AUTHORITY]);
+	put_u16_at(out + 10, (uint16_t)(counts[SECTION_ADDITIONAL] + (q->has_edns ? 1 : 0)));
+	return w.len;
+}

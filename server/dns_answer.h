@@ -1,0 +1,52 @@
+/* dns_answer.h -- the RFC 1034 answer steps, collected as RRsets and encoded once.
+ *
+ * Like NSD's answer.c: dns_answer_collect() decides what goes into each section
+ * (answer, nodata, nxdomain, refused); dns_answer_encode() writes it within the
+ * client's size, dropping additional data first and setting TC when the answer
+ * itself is cut. */
+#ifndef SVCDNS_DNS_ANSWER_H
+#define SVCDNS_DNS_ANSWER_H
+
+#include "dns_query.h"
+
+enum answer_section { SECTION_ANSWER, SECTION_AUTHORITY, SECTION_ADDITIONAL, SECTION_COUNT };
+
+enum item_kind {
+	ITEM_STATIC,          /* an RRset of a zone file */
+	ITEM_INSTANCES,       /* A, AAAA, SRV or TXT of registry instances (shuffled) */
+	ITEM_INSTANCE_ADDRS,  /* A/AAAA of the SRV targets that made it into the answer */
+	ITEM_SOA,             /* the service domain's SOA, from config and registry serial */
+	ITEM_NS,              /* the service domain's NS, from config */
+	ITEM_NS_ADDRS,        /* the NS name's addresses, from config */
+};
+
+struct answer_item {
+	enum item_kind kind;
+	const uint8_t *owner;         /* lowercase wire name */
+	uint16_t type;
+	uint32_t ttl;
+	const struct rrset *rrset;    /* ITEM_STATIC */
+	struct instance **instances;  /* ITEM_INSTANCES: a slice of the responder's scratch */
+	size_t instance_count;
+	size_t emitted;               /* ITEM_INSTANCES: records that fit */
+	const struct answer_item *srv_item; /* ITEM_INSTANCE_ADDRS */
+};
+
+#define ANSWER_MAX_ITEMS 12
+#define ANSWER_MAX_CHAIN 8   /* CNAMEs followed within our zones */
+
+struct answer {
+	uint8_t rcode;
+	int authoritative;
+	struct answer_item items[SECTION_COUNT][ANSWER_MAX_ITEMS];
+	int item_count[SECTION_COUNT];
+	uint8_t chain_names[ANSWER_MAX_CHAIN][DNAME_MAX_WIRE]; /* CNAME targets, lowercase */
+};
+
+/* Decides the answer to a parsed query. */
+void dns_answer_collect(struct responder *r, const struct dns_query *q, struct answer *a);
+/* Writes header, question, the answer's sections and OPT into out within limit bytes. */
+size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct answer *a,
+			 uint8_t *out, size_t limit);
+
+#endif

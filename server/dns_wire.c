@@ -1,0 +1,159 @@
+/* dns_wire.c -- writing DNS messages: a bounded buffer, name compression, rewind marks.
+ *
+ * Every write checks the limit once; when something does not fit, the writer
+ * marks itself full and the caller rewinds to the last record boundary. */
+#include <ctype.h>
+#include <string.h>
+
+#include "dname.h"
+#include "dns_wire.h"
+
+void wire_init(struct wire_writer *w, uint8_t *buf, size_t limit)
+{
+	w->buf = buf;
+	w->len = 0;
+	w->limit = limit;
+	w->full = 0;
+	w->dict_count = 0;
+}
+
+struct wire_mark wire_mark(const struct wire_writer *w)
+{
+	return (struct wire_mark){ w->len, w->dict_count };
+}
+
+void wire_rewind(struct wire_writer *w, struct wire_mark m)
+{
+	w->len = m.len;
+	w->dict_count = m.dict_count;
+	w->full = 0;
+}
+
+static int fits(struct wire_writer *w, size_t n)
+{
+	if (w->full || w->len + n > w->limit) {
+		w->full = 1;
+		return 0;
+	}
+	return 1;
+}
+
+void wire_put_u16(struct wire_writer *w, uint16_t v)
+{
+	if (!fits(w, 2))
+		return;
+	w->buf[w->len++] = (uint8_t)(v >> 8);
+	w->buf[w->len++] = (uint8_t)v;
+}
+
+void wire_put_u32(struct wire_writer *w, uint32_t v)
+{
+	wire_put_u16(w, (uint16_t)(v >> 16));
+	wire_put_u16(w, (uint16_t)v);
+}
+
+void wire_put_bytes(struct wire_writer *w, const void *data, size_t len)
+{
+	if (!fits(w, len))
+		return;
+	memcpy(w->buf + w->len, data, len);
+	w->len += len;
+}
+
+/* Compares the (possibly compressed) name at buf[offset] with a lowercase wire name. */
+static int name_at_equals(const uint8_t *buf, size_t offset, const uint8_t *name)
+{
+	for (int hops = 0; hops < 32;) {
+		uint8_t len = buf[offset];
+		if ((len & 0xc0) == 0xc0) {
+			offset = (size_t)((len & 0x3f) << 8 | buf[offset + 1]);
+			hops++;
+			continue;
+		}
+		if (len != *name)
+			return 0;
+		if (len == 0)
+			return 1;
+		for (int i = 1; i <= len; i++)
+			if (tolower(buf[offset + i]) != name[i])
+				return 0;
+		offset += len + 1u;
+		name += len + 1;
+	}
+	return 0;
+}
+
+static int dict_find(const struct wire_writer *w, const uint8_t *suffix)
+{
+	for (int i = 0; i < w->dict_count; i++)
+		if (name_at_equals(w->buf, w->dict[i], suffix))
+			return w->dict[i];
+	return -1;
+}
+
+static void dict_add(struct wire_writer *w, size_t offset)
+{
+	if (w->dict_count < WIRE_DICT_MAX && offset < 0x4000)
+		w->dict[w->dict_count++] = (uint16_t)offset;
+}
+
+/* Writes the labels of name up to (not including) stop, learning each for later names. */
+static void put_labels(struct wire_writer *w, const uint8_t *name, const uint8_t *stop)
+{
+	while (name < stop && *name) {
+		size_t start = w->len;
+		wire_put_bytes(w, name, *name + 1u);
+		if (w->full)
+			return;
+		dict_add(w, start);
+		name += *name + 1;
+	}
+}
+
+void wire_put_name(struct wire_writer *w, const uint8_t *name)
+{
+	for (const uint8_t *suffix = name; *suffix; suffix += *suffix + 1) {
+		int target = dict_find(w, suffix);
+		if (target >= 0) {
+			put_labels(w, name, suffix);
+			wire_put_u16(w, (uint16_t)(0xc000 | target));
+			return;
+		}
+	}
+	put_labels(w, name, name + DNAME_MAX_WIRE);
+	wire_put_bytes(w, "", 1);
+}
+
+void wire_put_name_uncompressed(struct wire_writer *w, const uint8_t *name)
+{
+	put_labels(w, name, name + DNAME_MAX_WIRE);
+	wire_put_bytes(w, "", 1);
+}
+
+void wire_learn_name(struct wire_writer *w, size_t offset)
+{
+	while (offset < w->len && w->buf[offset] != 0 && w->buf[offset] <= 63) {
+		dict_add(w, offset);
+		offset += w->buf[offset] + 1u;
+	}
+}
+
+size_t wire_begin_rr(struct wire_writer *w, const uint8_t *owner, uint16_t type, uint32_t ttl)
+{
+	wire_put_name(w, owner);
+	wire_put_u16(w, type);
+	wire_put_u16(w, CLASS_IN);
+	wire_put_u32(w, ttl);
+	size_t rdlength_offset = w->len;
+	wire_put_u16(w, 0);
+	return rdlength_offset;
+}
+
+void wire_end_rr(struct wire_writer *w, size_t rdlength_offset)
+{
+	if (w->full)
+		return;
+	size_t rdlen = w->len - rdlength_offset - 2;
+	w->buf[rdlength_offset] = (uint8_t)(rdlen >> 8);
+	w->buf[rdlength_offset + 1] = (uint8_t)rdlen;
+}

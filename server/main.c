@@ -1,0 +1,145 @@
+/* main.c -- svcdns: parse flags, load the config, run the server. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "version.h"
+
+enum exit_status { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+static const char usage_text[] =
+	"usage: svcdns [--config FILE] [--dns ADDR:PORT]... [--domain NAME] [--zones DIR]\n"
+	"              [--log-level debug|info|warn|error] [--check-config] [--version] [--help]\n"
+	"\n"
+	"  --config FILE      YAML configuration (see zones/svcdns.example.yml)\n"
+	"  --dns ADDR:PORT    DNS listen address, UDP and TCP; repeatable; IPv6 as [::1]:5353\n"
+	"                     (default 0.0.0.0:53 and [::]:53)\n"
+	"  --domain NAME      service domain (default svc.internal)\n"
+	"  --zones DIR        directory of *.zone master files (default zones)\n"
+	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
+	"  --check-config     load and check the config and zones, then exit (0 good, 2 bad)\n"
+	"  --version          print the version and exit\n"
+	"  --help             print this help and exit\n"
+	"Command-line flags override the config file.\n";
+
+struct cli {
+	const char *config_file;
+	const char *dns[CONFIG_MAX_LISTEN];
+	int dns_count;
+	const char *domain;
+	const char *zones;
+	const char *log_level;
+	int check_config;
+};
+
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+	enum { OPT_CONFIG = 256, OPT_DNS, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_CHECK, OPT_VERSION, OPT_HELP };
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "dns", required_argument, NULL, OPT_DNS },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
+		{ "zones", required_argument, NULL, OPT_ZONES },
+		{ "log-level", required_argument, NULL, OPT_LOG },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_CONFIG: cli->config_file = optarg; break;
+		case OPT_DNS:
+			if (cli->dns_count == CONFIG_MAX_LISTEN) {
+				fprintf(stderr, "svcdns: --dns: at most %d addresses\n", CONFIG_MAX_LISTEN);
+				return EXIT_USAGE;
+			}
+			cli->dns[cli->dns_count++] = optarg;
+			break;
+		case OPT_DOMAIN: cli->domain = optarg; break;
+		case OPT_ZONES: cli->zones = optarg; break;
+		case OPT_LOG: cli->log_level = optarg; break;
+		case OPT_CHECK: cli->check_config = 1; break;
+		case OPT_VERSION: printf("svcdns %s\n", SVCDNS_VERSION); return EXIT_OK;
+		case OPT_HELP: fputs(usage_text, stdout); return EXIT_OK;
+		default: fputs(usage_text, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "svcdns: unexpected argument '%s'\n%s", argv[optind], usage_text);
+		return EXIT_USAGE;
+	}
+	return -1;  /* go on */
+}
+
+/* Applies the flags over the config file; flags win. */
+static int apply_cli(const struct cli *cli, struct config *cfg)
+{
+	char err[CONFIG_ERROR_MAX];
+	if (cli->config_file && config_load_file(cfg, cli->config_file, err) < 0) {
+		fprintf(stderr, "svcdns: %s\n", err);
+		return -1;
+	}
+	if (cli->dns_count) {
+		cfg->dns_count = 0;
+		cfg->dns_is_default = 0;
+		for (int i = 0; i < cli->dns_count; i++) {
+			if (config_parse_listen(cli->dns[i], &cfg->dns[cfg->dns_count++], err) < 0) {
+				fprintf(stderr, "svcdns: --dns: %s\n", err);
+				return -1;
+			}
+		}
+	}
+	if (cli->domain && config_set_domain(cfg, cli->domain, err) < 0) {
+		fprintf(stderr, "svcdns: --domain: '%s': %s\n", cli->domain, err);
+		return -1;
+	}
+	if (cli->zones)
+		snprintf(cfg->zones_dir, sizeof cfg->zones_dir, "%s", cli->zones);
+	if (cli->log_level && log_level_parse(cli->log_level, &cfg->log_level) < 0) {
+		fprintf(stderr, "svcdns: --log-level: '%s': use debug, info, warn or error\n",
+			cli->log_level);
+		return -1;
+	}
+	config_finish(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	int rc = parse_cli(argc, argv, &cli);
+	if (rc >= 0)
+		return rc;
+
+	struct config cfg;
+	config_defaults(&cfg);
+	if (apply_cli(&cli, &cfg) < 0) {
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	log_set_level(cfg.log_level);
+
+	if (cli.check_config) {
+		rc = server_check_config(&cfg) < 0 ? EXIT_USAGE : EXIT_OK;
+		if (rc == EXIT_OK)
+			printf("%s: configuration OK\n", cli.config_file ? cli.config_file : "(defaults)");
+		config_free(&cfg);
+		return rc;
+	}
+
+	struct server srv;
+	rc = EXIT_OK;
+	if (server_init(&srv, &cfg) < 0)
+		rc = EXIT_RUNTIME;
+	else if (server_run(&srv) < 0)
+		rc = EXIT_RUNTIME;
+	server_free(&srv);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/* registry.h -- the in-memory table: services and their instances.
+ *
+ * Keys are lowercase DNS labels in wire form, so the responder looks names up
+ * straight from the query without copying.  Every change bumps the serial (the
+ * zone's SOA serial) and is reported to one change listener. */
+#ifndef SVCDNS_REGISTRY_H
+#define SVCDNS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dname.h"
+#include "htable.h"
+
+enum instance_proto { PROTO_TCP = 0, PROTO_UDP = 1 };
+
+#define REGISTRY_TXT_MAX 1024  /* bytes of TXT rdata per instance */
+
+/* What a caller puts into the registry. */
+struct instance_spec {
+	char service[DNAME_MAX_LABEL + 1];   /* lowercase LDH label */
+	char instance[DNAME_MAX_LABEL + 1];  /* lowercase LDH label */
+	int family;                          /* AF_INET or AF_INET6 */
+	uint8_t addr[16];                    /* 4 or 16 bytes, network order */
+	uint16_t port, priority, weight;
+	enum instance_proto proto;
+	uint8_t txt[REGISTRY_TXT_MAX];       /* TXT rdata: length-prefixed strings */
+	uint16_t txt_len;
+	int64_t expires_ms;                  /* lease end (monotonic ms); 0: no lease */
+	bool is_static;                      /* from the config: never expires, never replaced */
+};
+
+struct service;
+
+struct instance {
+	struct hnode node;        /* in registry.instances, keyed by wire_key */
+	struct service *service;
+	size_t slot;              /* index in service->instances */
+	size_t lease_slot;        /* position in the lease timer, owned by lease.c */
+	uint8_t wire_key[2 * (DNAME_MAX_LABEL + 1)]; /* "\len instance \len service", no root */
+	uint8_t wire_key_len;
+	int family;
+	uint8_t addr[16];
+	uint16_t port, priority, weight;
+	enum instance_proto proto;
+	bool is_static;
+	int64_t expires_ms;
+	uint16_t txt_len;
+	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
+};
+
+struct service {
+	struct hnode node;        /* in registry.services, keyed by wire_label */
+	uint8_t wire_label[DNAME_MAX_LABEL + 1];  /* "\len name" */
+	struct instance **instances;
+	size_t count, capacity;
+	unsigned proto_count[2];  /* instances per enum instance_proto */
+	unsigned family_count[2]; /* [0] IPv4, [1] IPv6 */
+};
+
+enum registry_event { REGISTRY_ADDED, REGISTRY_UPDATED, REGISTRY_REMOVED };
+
+typedef void (*registry_listener)(void *arg, enum registry_event event,
+				  const struct instance *inst);
+
+struct registry {
+	struct htable services;
+	struct htable instances;
+	size_t instance_count;
+	unsigned proto_count[2];  /* live instances per protocol, for _tcp / _udp */
+	uint32_t serial;          /* SOA serial: grows with every change */
+	registry_listener listener;
+	void *listener_arg;
+};
+
+enum registry_put_result {
+	REGISTRY_PUT_CREATED,
+	REGISTRY_PUT_REPLACED,
+	REGISTRY_PUT_CONFLICT,   /* a static instance of that name exists */
+	REGISTRY_PUT_NOMEM,
+};
+
+void registry_init(struct registry *reg, uint32_t initial_serial);
+/* Frees every service and instance. */
+void registry_free(struct registry *reg);
+/* Creates or replaces an instance; on success *out (when given) points at it. */
+enum registry_put_result registry_put(struct registry *reg, const struct instance_spec *spec,
+				      struct instance **out);
+/* Removes an instance and frees it; reports REGISTRY_REMOVED first. */
+void registry_delete(struct registry *reg, struct instance *inst);
+/* Finds a service by its wire label ("\len name", lowercase). */
+struct service *registry_find_service(const struct registry *reg, const uint8_t *label);
+/* Finds an instance by its two wire labels ("\len instance \len service", lowercase). */
+struct instance *registry_find_instance(const struct registry *reg, const uint8_t *key,
+					size_t key_len);
+/* Finds an instance by its text names. */
+struct instance *registry_lookup(const struct registry *reg, const char *service,
+				 const char *instance);
+/* Sets the one listener told about every change. */
+void registry_set_listener(struct registry *reg, registry_listener fn, void *arg);
+/* Writes "instance.service" into out (at least 2*64 bytes). */
+char *instance_text_name(const struct instance *inst, char *out);
+
+#endif

@@ -1,0 +1,188 @@
+/* server.c -- the daemon's context: load data, open listeners, run the loop, shut down. */
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+
+int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int listen_socket_open(const struct listen_addr *addr, int type)
+{
+	const char *proto = type == SOCK_DGRAM ? "udp" : "tcp";
+	int fd = socket(addr->sa.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_error("dns: cannot open %s socket for %s: %s", proto, addr->text, strerror(errno));
+		return -1;
+	}
+	int on = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (addr->sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(fd, (const struct sockaddr *)&addr->sa, addr->sa_len) < 0) {
+		int err = errno;
+		const char *hint = "";
+		if (err == EACCES)
+			hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE: "
+			       "grant it, or use --dns 127.0.0.1:5353)";
+		else if (err == EADDRINUSE)
+			hint = " (another server holds it: stop it, or pick another with --dns ADDR:PORT)";
+		else if (err == EADDRNOTAVAIL)
+			hint = " (no interface has this address: check it, or use --dns 0.0.0.0:PORT)";
+		log_error("dns: cannot bind %s %s: %s%s", proto, addr->text, strerror(err), hint);
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct server *srv = arg;
+	log_info("received %s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig; (void)what; (void)arg;
+	log_warn("received SIGHUP: reloading is not supported by this version; restart to apply changes");
+}
+
+static int load_static_instances(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		if (registry_put(&srv->registry, &cfg->services[i], NULL) != REGISTRY_PUT_CREATED) {
+			log_error("%s: services[%zu]: cannot add %s.%s", cfg->source, i,
+				  cfg->services[i].instance, cfg->services[i].service);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Names must fit in 255 octets once the domain is appended. */
+static int check_static_names(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct instance_spec *s = &cfg->services[i];
+		if (strlen(s->instance) + strlen(s->service) + 2 + cfg->domain_len > DNAME_MAX_WIRE) {
+			log_error("%s: services[%zu]: %s.%s.%s is longer than 255 octets", cfg->source, i,
+				  s->instance, s->service, cfg->domain_text);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_zones(struct zone_set *zones, const struct config *cfg)
+{
+	char err[ZONES_ERROR_MAX];
+	if (zones_load_dir(zones, cfg->zones_dir, cfg->domain, err) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int server_check_config(struct config *cfg)
+{
+	struct zone_set zones;
+	if (check_static_names(cfg) < 0 || load_zones(&zones, cfg) < 0)
+		return -1;
+	zones_free(&zones);
+	return 0;
+}
+
+static int open_listeners(struct server *srv)
+{
+	const struct config *cfg = srv->cfg;
+	for (int i = 0; i < cfg->dns_count; i++) {
+		const struct listen_addr *addr = &cfg->dns[i];
+		struct udp_listener *u = udp_listener_open(srv, addr);
+		if (!u && cfg->dns_is_default && addr->sa.ss_family == AF_INET6 &&
+		    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+			log_warn("dns: no IPv6 on this host; serving IPv4 only");
+			continue;
+		}
+		if (!u)
+			return -1;
+		srv->udp[srv->udp_count++] = u;
+		struct tcp_listener *t = tcp_listener_open(srv, addr);
+		if (!t)
+			return -1;
+		srv->tcp[srv->tcp_count++] = t;
+	}
+	return 0;
+}
+
+static int add_signal(struct server *srv, int slot, int sig, event_callback_fn fn)
+{
+	srv->signals[slot] = evsignal_new(srv->base, sig, fn, srv);
+	return srv->signals[slot] && event_add(srv->signals[slot], NULL) == 0 ? 0 : -1;
+}
+
+int server_init(struct server *srv, struct config *cfg)
+{
+	memset(srv, 0, sizeof *srv);
+	srv->cfg = cfg;
+	registry_init(&srv->registry, (uint32_t)time(NULL));
+	if (check_static_names(cfg) < 0 || load_zones(&srv->zones, cfg) < 0 ||
+	    load_static_instances(srv) < 0)
+		return -1;
+	log_info("loaded %zu zone file(s) from %s and %zu static instance(s)",
+		 srv->zones.zone_count, cfg->zones_dir, cfg->service_count);
+	responder_init(&srv->responder, cfg, &srv->registry, &srv->zones);
+	srv->tcp_answer = malloc(2 + 65535);
+	srv->base = event_base_new();
+	if (!srv->tcp_answer || !srv->base) {
+		log_error("out of memory");
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (add_signal(srv, 0, SIGTERM, on_stop_signal) < 0 ||
+	    add_signal(srv, 1, SIGINT, on_stop_signal) < 0 ||
+	    add_signal(srv, 2, SIGHUP, on_sighup) < 0) {
+		log_error("cannot install signal handlers");
+		return -1;
+	}
+	return open_listeners(srv);
+}
+
+int server_run(struct server *srv)
+{
+	log_info("svcdns serving %s", srv->cfg->domain_text);
+	return event_base_dispatch(srv->base) < 0 ? -1 : 0;
+}
+
+void server_free(struct server *srv)
+{
+	tcp_close_all(srv);
+	for (int i = 0; i < srv->udp_count; i++)
+		udp_listener_free(srv->udp[i]);
+	for (int i = 0; i < srv->tcp_count; i++)
+		tcp_listener_free(srv->tcp[i]);
+	for (int i = 0; i < 3; i++)
+		if (srv->signals[i])
+			event_free(srv->signals[i]);
+	if (srv->base)
+		event_base_free(srv->base);
+	free(srv->tcp_answer);
+	responder_free(&srv->responder);
+	zones_free(&srv->zones);
+	registry_free(&srv->registry);
+}

@@ -1,0 +1,55 @@
+/* server.h -- the daemon's context: configuration, data, responder, listeners, loop. */
+#ifndef SVCDNS_SERVER_H
+#define SVCDNS_SERVER_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "dns_query.h"
+#include "registry.h"
+#include "zones.h"
+
+struct udp_listener;
+struct tcp_listener;
+struct tcp_conn;
+
+struct server {
+	struct event_base *base;
+	struct config *cfg;               /* owned by main */
+	struct registry registry;
+	struct zone_set zones;
+	struct responder responder;
+	struct udp_listener *udp[CONFIG_MAX_LISTEN];
+	int udp_count;
+	struct tcp_listener *tcp[CONFIG_MAX_LISTEN];
+	int tcp_count;
+	unsigned tcp_connections;         /* open DNS-over-TCP connections */
+	struct tcp_conn *tcp_conns;       /* all of them, newest first */
+	uint8_t *tcp_answer;              /* 2 + 65535 bytes: one TCP answer being built */
+	struct event *signals[3];
+};
+
+/* Milliseconds of the monotonic clock: lease deadlines never jump with the wall clock. */
+int64_t monotonic_ms(void);
+/* Loads zones and static instances and opens every listener. On failure the error
+ * has been logged and server_free() cleans up. */
+int server_init(struct server *srv, struct config *cfg);
+/* Runs the event loop until SIGTERM or SIGINT. */
+int server_run(struct server *srv);
+void server_free(struct server *srv);
+/* Checks a configuration the way server_init would, without opening sockets. */
+int server_check_config(struct config *cfg);
+
+/* listen_udp.c */
+struct udp_listener *udp_listener_open(struct server *srv, const struct listen_addr *addr);
+void udp_listener_free(struct udp_listener *l);
+/* listen_tcp.c */
+struct tcp_listener *tcp_listener_open(struct server *srv, const struct listen_addr *addr);
+void tcp_listener_free(struct tcp_listener *l);
+/* Closes every open DNS-over-TCP connection. */
+void tcp_close_all(struct server *srv);
+/* Opens a socket bound to addr, logging why not and what to do; returns fd or -1. */
+int listen_socket_open(const struct listen_addr *addr, int type);
+
+#endif

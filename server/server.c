@@ -27,7 +27,9 @@ int listen_socket_open(const struct listen_addr *addr, int type)
 		return -1;
 	}
 	int on = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	/* TCP needs it to rebind past TIME_WAIT; on UDP it would let two servers share a port. */
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
 	if (addr->sa.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
 	if (bind(fd, (const struct sockaddr *)&addr->sa, addr->sa_len) < 0) {

@@ -182,7 +182,7 @@ static int read_records(FILE *f, const char *path, ldns_rdf *origin, struct rr_l
 		    st == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
 		if (st != LDNS_STATUS_OK) {
-			snprintf(err, ZONES_ERROR_MAX, "%s:%d: %s", path, line,
+			snprintf(err, ZONES_ERROR_MAX, "%s:%d: %s", path, start_line,
 				 st == LDNS_STATUS_SYNTAX_INCLUDE ? "$INCLUDE is not supported"
 								  : ldns_get_errorstr_by_id(st));
 			rc = -1;

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test against one or more build flavours (build/release, build/asan).
+# Unit tests and integration scripts print TAP lines ("ok N - ...", "not ok N - ...");
+# this counts them and ends with "N passed, M failed".
+set -u
+cd "$(dirname "$0")/.."
+[ $# -gt 0 ] || set -- build/release
+only=${TESTS:-}   # TESTS=t_basic to run matching scripts only
+
+passed=0 failed=0
+failures=()
+run_one() {  # flavour, label, command...
+	local flavour=$1 label=$2; shift 2
+	local out rc
+	out=$("$@" 2>&1); rc=$?
+	local ok nok
+	ok=$(grep -cE '^ok ' <<<"$out")
+	nok=$(grep -cE '^not ok ' <<<"$out")
+	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+		nok=1
+		out+=$'\n'"not ok - $label exited with status $rc"
+	fi
+	passed=$((passed + ok)); failed=$((failed + nok))
+	if [ "$nok" -gt 0 ]; then
+		failures+=("[$flavour] $label")
+		echo "--- [$flavour] $label: $ok passed, $nok failed"
+		grep -vE '^ok ' <<<"$out" | tail -n 40 | sed 's/^/    /'
+	else
+		echo "--- [$flavour] $label: $ok passed"
+	fi
+}
+
+for flavour in "$@"; do
+	export SVCDNS_BIN=$PWD/$flavour/svcdns SVCDNS_TOOLS=$PWD/$flavour/tools SVCDNS_FLAVOUR=$(basename "$flavour")
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
+	for unit in "$flavour"/tests/test_*; do
+		[ -x "$unit" ] || continue
+		[ -n "$only" ] && [[ $(basename "$unit") != *$only* ]] && continue
+		run_one "$(basename "$flavour")" "$(basename "$unit")" "$unit"
+	done
+	for script in tests/integration/t_*.sh; do
+		[ -n "$only" ] && [[ $(basename "$script") != *$only* ]] && continue
+		run_one "$(basename "$flavour")" "$(basename "$script")" bash "$script"
+	done
+done
+
+echo
+for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,188 @@
+/* Unit tests for dns_query.c / dns_answer.c: bytes in, bytes out, no sockets. */
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "dns_query.h"
+#include "dns_wire.h"
+#include "registry.h"
+#include "tap.h"
+#include "zones.h"
+
+static struct config cfg;
+static struct registry reg;
+static struct zone_set zones;
+static struct responder responder;
+static uint8_t out[65535];
+
+static void add_instance(const char *svc, const char *inst, const char *addr, int64_t expires_ms)
+{
+	struct instance_spec s;
+	memset(&s, 0, sizeof s);
+	strcpy(s.service, svc);
+	strcpy(s.instance, inst);
+	s.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	inet_pton(s.family, addr, s.addr);
+	s.port = 80;
+	s.expires_ms = expires_ms;
+	registry_put(&reg, &s, NULL);
+}
+
+/* Builds a query with ldns, answers it, parses the answer back with ldns. */
+static ldns_pkt *ask(const char *name, ldns_rr_type type, int edns, enum dns_transport t)
+{
+	ldns_pkt *query = NULL;
+	ldns_pkt_query_new_frm_str(&query, name, type, LDNS_RR_CLASS_IN, 0);
+	if (edns) {
+		ldns_pkt_set_edns_udp_size(query, 1232);
+		ldns_pkt_set_edns_do(query, 0);
+	}
+	uint8_t *wire;
+	size_t wire_len;
+	ldns_pkt2wire(&wire, query, &wire_len);
+	ldns_pkt_free(query);
+	size_t len = dns_query_process(&responder, wire, wire_len, t, out, sizeof out);
+	free(wire);
+	ldns_pkt *answer = NULL;
+	if (len == 0 || ldns_wire2pkt(&answer, out, len) != LDNS_STATUS_OK)
+		return NULL;
+	return answer;
+}
+
+static size_t raw(const uint8_t *pkt, size_t len)
+{
+	return dns_query_process(&responder, pkt, len, DNS_UDP, out, sizeof out);
+}
+
+static void test_positive(void)
+{
+	ldns_pkt *p = ask("web.svc.internal.", LDNS_RR_TYPE_A, 1, DNS_UDP);
+	ok(p != NULL, "answer parses");
+	is_int(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR, "NOERROR");
+	ok(ldns_pkt_aa(p), "AA set");
+	ok(!ldns_pkt_ra(p), "RA clear");
+	is_int((long)ldns_pkt_ancount(p), 2, "two live instances (expired one hidden)");
+	is_int((long)ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 2,
+	       "RRset TTL: the configured 5 s, lowered to the shortest remaining lease");
+	ok(ldns_pkt_edns(p) && ldns_pkt_edns_udp_size(p) == 1232, "OPT with 1232");
+	ldns_pkt_free(p);
+
+	p = ask("w1.web.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 1, "instance A");
+	ok(!ldns_pkt_edns(p), "no OPT without EDNS");
+	is_int((long)ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 2, "TTL capped by a 2.5 s lease");
+	ldns_pkt_free(p);
+
+	p = ask("w3.web.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN, "an expired lease is gone before the sweep");
+	ldns_pkt_free(p);
+
+	p = ask("_web._tcp.svc.internal.", LDNS_RR_TYPE_SRV, 1, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 2, "SRV per live instance");
+	is_int((long)ldns_pkt_arcount(p), 2, "their addresses in additional (ldns counts OPT apart)");
+	ldns_pkt_free(p);
+}
+
+static void test_negative(void)
+{
+	ldns_pkt *p = ask("only.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int((long)ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 5, "static instance: TTL 5");
+	ldns_pkt_free(p);
+	p = ask("web.svc.internal.", LDNS_RR_TYPE_AAAA, 0, DNS_UDP);
+	is_int(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR, "NODATA rcode");
+	is_int((long)ldns_pkt_ancount(p), 0, "NODATA has no answer");
+	is_int((long)ldns_pkt_nscount(p), 1, "NODATA has SOA");
+	ldns_pkt_free(p);
+	p = ask("nope.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN, "NXDOMAIN");
+	ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+	ok(soa && ldns_rr_get_type(soa) == LDNS_RR_TYPE_SOA, "NXDOMAIN carries SOA");
+	ldns_pkt_free(p);
+	p = ask("example.org.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED, "outside: REFUSED");
+	ok(!ldns_pkt_aa(p), "REFUSED without AA");
+	ldns_pkt_free(p);
+}
+
+static void test_truncation(void)
+{
+	ldns_pkt *p = ask("many.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	ok(ldns_pkt_tc(p), "100 A records over 512 bytes: TC");
+	ok(ldns_pkt_ancount(p) > 20 && ldns_pkt_ancount(p) < 100, "partial answer kept");
+	ldns_pkt_free(p);
+	p = ask("many.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_TCP);
+	ok(!ldns_pkt_tc(p), "TCP: no TC");
+	is_int((long)ldns_pkt_ancount(p), 100, "TCP: all 100");
+	ldns_pkt_free(p);
+}
+
+static void test_malformed(void)
+{
+	uint8_t q[64] = { 0x12, 0x34, 0x01, 0x00, 0, 2, 0, 0, 0, 0, 0, 0 };
+	is_int((long)raw(q, 5), 0, "short packet: dropped");
+	size_t n = raw(q, 12);
+	ok(n == 12 && (out[3] & 0xf) == LDNS_RCODE_FORMERR, "QDCOUNT 2: FORMERR");
+	ok(out[0] == 0x12 && out[1] == 0x34 && (out[2] & 0x80), "FORMERR keeps the ID, sets QR");
+	q[2] = 0x81;  /* QR set */
+	is_int((long)raw(q, 12), 0, "QR=1: dropped");
+	q[2] = 0x18;  /* opcode 3 */
+	q[5] = 1;
+	n = raw(q, 12);
+	ok(n == 12 && (out[3] & 0xf) == LDNS_RCODE_NOTIMPL, "unknown opcode: NOTIMP");
+	/* A question name running past the end. */
+	uint8_t cut[] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 9, 'a', 'b' };
+	n = raw(cut, sizeof cut);
+	ok(n == 12 && (out[3] & 0xf) == LDNS_RCODE_FORMERR, "truncated question: FORMERR");
+	/* Two OPT records. */
+	uint8_t two_opt[] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 6, 0, 1,
+			      0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0 };
+	n = raw(two_opt, sizeof two_opt);
+	ok(n > 12 && (out[3] & 0xf) == LDNS_RCODE_FORMERR, "two OPT records: FORMERR");
+	/* A random flood must never crash or read out of bounds (ASan watches). */
+	srand(7);
+	uint8_t junk[600];
+	for (int i = 0; i < 20000; i++) {
+		size_t len = (size_t)rand() % sizeof junk;
+		for (size_t j = 0; j < len; j++)
+			junk[j] = (uint8_t)rand();
+		if (len > 3)
+			junk[2] &= 0x7f;
+		if (len > 5 && (i & 1)) {
+			junk[4] = 0;
+			junk[5] = 1;
+		}
+		raw(junk, len);
+	}
+	ok(1, "20000 random packets processed");
+}
+
+int main(void)
+{
+	char err[CONFIG_ERROR_MAX];
+	config_defaults(&cfg);
+	config_finish(&cfg);
+	registry_init(&reg, 1);
+	memset(&zones, 0, sizeof zones);
+	responder_init(&responder, &cfg, &reg, &zones);
+	responder.now_ms = 1000000;
+	add_instance("web", "w1", "10.0.0.1", 1000000 + 2500);
+	add_instance("web", "w2", "10.0.0.2", 0);
+	add_instance("web", "w3", "10.0.0.3", 1000000 - 1);
+	add_instance("only", "o1", "10.0.0.9", 0);
+	for (int i = 0; i < 100; i++) {
+		char name[16], addr[32];
+		snprintf(name, sizeof name, "m%d", i);
+		snprintf(addr, sizeof addr, "10.1.0.%d", i);
+		add_instance("many", name, addr, 0);
+	}
+	(void)err;
+	test_positive();
+	test_negative();
+	test_truncation();
+	test_malformed();
+	responder_free(&responder);
+	registry_free(&reg);
+	config_free(&cfg);
+	return done_testing();
+}

@@ -154,6 +154,7 @@ static int assign(struct instance *inst, const struct instance_spec *spec)
 	inst->weight = spec->weight;
 	inst->proto = spec->proto;
 	inst->is_static = spec->is_static;
+	inst->owner_key = spec->owner_key;
 	inst->expires_ms = spec->expires_ms;
 	return 0;
 }
@@ -208,6 +209,37 @@ fail:
 		free_service(&svc->node, NULL);
 	}
 	return REGISTRY_PUT_NOMEM;
+}
+
+void instance_to_spec(const struct instance *inst, struct instance_spec *spec)
+{
+	memset(spec, 0, sizeof *spec);
+	const uint8_t *k = inst->wire_key;
+	memcpy(spec->instance, k + 1, k[0]);
+	memcpy(spec->service, k + k[0] + 2, k[k[0] + 1]);
+	spec->family = inst->family;
+	memcpy(spec->addr, inst->addr, sizeof spec->addr);
+	spec->port = inst->port;
+	spec->priority = inst->priority;
+	spec->weight = inst->weight;
+	spec->proto = inst->proto;
+	memcpy(spec->txt, inst->txt, inst->txt_len);
+	spec->txt_len = inst->txt_len;
+	spec->expires_ms = inst->expires_ms;
+	spec->is_static = inst->is_static;
+	spec->owner_key = inst->owner_key;
+}
+
+static void visit_instance(struct hnode *node, void *arg)
+{
+	struct registry_visit *v = arg;
+	v->fn(v->arg, HNODE_RECORD(node, struct instance, node));
+}
+
+void registry_foreach(struct registry *reg, void (*fn)(void *arg, struct instance *inst), void *arg)
+{
+	struct registry_visit v = { fn, arg };
+	htable_foreach(&reg->instances, visit_instance, &v);
 }
 
 void registry_delete(struct registry *reg, struct instance *inst)

@@ -28,6 +28,7 @@ struct instance_spec {
 	uint16_t txt_len;
 	int64_t expires_ms;                  /* lease end (monotonic ms); 0: no lease */
 	bool is_static;                      /* from the config: never expires, never replaced */
+	uint16_t owner_key;                  /* 1 + index of the key that registered it; 0: none */
 };
 
 struct service;
@@ -44,6 +45,7 @@ struct instance {
 	uint16_t port, priority, weight;
 	enum instance_proto proto;
 	bool is_static;
+	uint16_t owner_key;       /* 1 + index in config keys of the registering key; 0: none */
 	int64_t expires_ms;
 	uint16_t txt_len;
 	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
@@ -98,6 +100,15 @@ struct instance *registry_lookup(const struct registry *reg, const char *service
 				 const char *instance);
 /* Sets the one listener told about every change. */
 void registry_set_listener(struct registry *reg, registry_listener fn, void *arg);
+/* Fills a spec from an instance (the inverse of registry_put). */
+void instance_to_spec(const struct instance *inst, struct instance_spec *spec);
+
+struct registry_visit {
+	void (*fn)(void *arg, struct instance *inst);
+	void *arg;
+};
+/* Calls fn for every instance; fn must not add or remove instances. */
+void registry_foreach(struct registry *reg, void (*fn)(void *arg, struct instance *inst), void *arg);
 /* Writes "instance.service" into out (at least 2*64 bytes). */
 char *instance_text_name(const struct instance *inst, char *out);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "config.h"
@@ -45,6 +46,45 @@ void config_defaults(struct config *cfg)
 	cfg->soa.minimum = 5;
 	cfg->tcp_idle_timeout = 10;
 	cfg->tcp_max_connections = 512;
+	config_parse_listen("0.0.0.0:8053", &cfg->reg[0], err);
+	config_parse_listen("[::]:8053", &cfg->reg[1], err);
+	cfg->reg_count = 2;
+	cfg->reg_is_default = 1;
+	cfg->ttl_default = 30;
+	cfg->ttl_min = 1;
+	cfg->ttl_max = 86400;
+	/* Loopback and private ranges (RFC 1918, RFC 4193): where containers live. */
+	static const char *const private_ranges[] = {
+		"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
+	};
+	cidr_list_add_texts(&cfg->allow_from, private_ranges, 6);
+	static const char *const loopback[] = { "127.0.0.0/8", "::1/128" };
+	cidr_list_add_texts(&cfg->rate_limit_exempt, loopback, 2);
+	cfg->max_instances_per_service = 100000;
+	cfg->max_instances = 2000000;
+	cfg->max_line_length = 1024;
+	cfg->rate_limit = 1000;
+	cfg->rate_burst = 2000;
+}
+
+int config_find_key(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->key_count; i++)
+		if (strcmp(cfg->keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void free_keys(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->key_count; i++) {
+		for (size_t j = 0; j < cfg->keys[i].pattern_count; j++)
+			free(cfg->keys[i].patterns[j]);
+		free(cfg->keys[i].patterns);
+	}
+	free(cfg->keys);
+	cfg->keys = NULL;
+	cfg->key_count = 0;
 }
 
 void config_free(struct config *cfg)
@@ -52,6 +92,9 @@ void config_free(struct config *cfg)
 	free(cfg->services);
 	cfg->services = NULL;
 	cfg->service_count = 0;
+	free_keys(cfg);
+	cidr_list_free(&cfg->allow_from);
+	cidr_list_free(&cfg->rate_limit_exempt);
 }
 
 int config_set_domain(struct config *cfg, const char *text, char err[CONFIG_ERROR_MAX])
@@ -261,30 +304,234 @@ static int set_domain(struct yaml_ctx *y, void *target, const char *key, yaml_no
 	return 0;
 }
 
+struct listen_list {
+	struct listen_addr *addrs;
+	int *count;
+};
+
 static int add_listen(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
 {
-	struct config *cfg = arg;
+	struct listen_list *list = arg;
 	const char *text;
 	char reason[CONFIG_ERROR_MAX];
 	if (get_string(y, v, key, &text) < 0)
 		return -1;
-	if (cfg->dns_count == CONFIG_MAX_LISTEN)
+	if (*list->count == CONFIG_MAX_LISTEN)
 		return fail(y, v, key, "at most %d addresses", CONFIG_MAX_LISTEN);
-	if (config_parse_listen(text, &cfg->dns[cfg->dns_count], reason) < 0)
+	if (config_parse_listen(text, &list->addrs[*list->count], reason) < 0)
 		return fail(y, v, key, "%s", reason);
-	cfg->dns_count++;
+	(*list->count)++;
+	return 0;
+}
+
+static int set_listen_list(struct yaml_ctx *y, yaml_node_t *v, const char *key,
+			   struct listen_addr *addrs, int *count, int *is_default)
+{
+	struct listen_list list = { addrs, count };
+	*count = 0;
+	*is_default = 0;
+	if (for_each_item(y, v, key, add_listen, &list) < 0)
+		return -1;
+	if (*count == 0)
+		return fail(y, v, key, "needs at least one ADDR:PORT");
 	return 0;
 }
 
 static int set_dns(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
 {
 	struct config *cfg = target;
-	cfg->dns_count = 0;
-	cfg->dns_is_default = 0;
-	if (for_each_item(y, v, key, add_listen, cfg) < 0)
+	return set_listen_list(y, v, key, cfg->dns, &cfg->dns_count, &cfg->dns_is_default);
+}
+
+static int set_register(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	return set_listen_list(y, v, key, cfg->reg, &cfg->reg_count, &cfg->reg_is_default);
+}
+
+static int set_state(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	const char *text;
+	if (get_string(y, v, key, &text) < 0)
 		return -1;
-	if (cfg->dns_count == 0)
-		return fail(y, v, key, "needs at least one ADDR:PORT");
+	if (strlen(text) >= sizeof cfg->state_file)
+		return fail(y, v, key, "path too long");
+	strcpy(cfg->state_file, text);
+	return 0;
+}
+
+static int add_cidr(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	const char *text;
+	struct cidr c;
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (cidr_parse(text, &c) < 0)
+		return fail(y, v, key, "'%s' is not an address or ADDR/PREFIX", text);
+	if (cidr_list_add(arg, &c) < 0)
+		return fail(y, v, key, "out of memory");
+	return 0;
+}
+
+static int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, struct cidr_list *list)
+{
+	cidr_list_free(list);
+	return for_each_item(y, v, key, add_cidr, list);
+}
+
+static int set_allow_from(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_cidr_list(y, v, k, &((struct config *)t)->allow_from);
+}
+static int set_rate_exempt(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_cidr_list(y, v, k, &((struct config *)t)->rate_limit_exempt);
+}
+static int set_ttl_default(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->ttl_default, 1, 2147483ul);
+}
+static int set_ttl_min(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->ttl_min, 1, 2147483ul);
+}
+static int set_ttl_max(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->ttl_max, 1, 2147483ul);
+}
+static int set_max_per_service(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->max_instances_per_service, 1, 100000000ul);
+}
+static int set_max_instances(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->max_instances, 1, 100000000ul);
+}
+static int set_max_line(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->max_line_length, 64, 65536);
+}
+static int set_rate_limit(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->rate_limit, 0, 100000000ul);
+}
+static int set_rate_burst(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->rate_burst, 1, 100000000ul);
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static int key_name(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	struct reg_key *key = t;
+	const char *text;
+	if (get_string(y, v, k, &text) < 0)
+		return -1;
+	size_t len = strlen(text);
+	if (len == 0 || len >= sizeof key->name || strpbrk(text, " =\t"))
+		return fail(y, v, k, "'%s': a key name is 1-63 characters without spaces or '='", text);
+	strcpy(key->name, text);
+	return 0;
+}
+
+static int set_secret(struct yaml_ctx *y, yaml_node_t *v, const char *k, struct reg_key *key,
+		      const char *secret, size_t len)
+{
+	while (len && (secret[len - 1] == '\n' || secret[len - 1] == '\r'))
+		len--;
+	if (len < 16 || len > sizeof key->secret)
+		return fail(y, v, k, "a secret is 16-256 bytes");
+	memcpy(key->secret, secret, len);
+	key->secret_len = len;
+	return 0;
+}
+
+static int key_secret(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	const char *text;
+	if (get_string(y, v, k, &text) < 0)
+		return -1;
+	return set_secret(y, v, k, t, text, strlen(text));
+}
+
+/* A secret kept apart from the config must not be readable by others. */
+static int key_secret_file(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	const char *path;
+	char buf[300];
+	if (get_string(y, v, k, &path) < 0)
+		return -1;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return fail(y, v, k, "'%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 0077)) {
+		fclose(f);
+		return fail(y, v, k, "'%s' is readable by group or others: chmod 600 it", path);
+	}
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	return set_secret(y, v, k, t, buf, n);
+}
+
+static int add_pattern(struct yaml_ctx *y, yaml_node_t *v, const char *k, void *arg)
+{
+	struct reg_key *key = arg;
+	const char *text;
+	if (get_string(y, v, k, &text) < 0)
+		return -1;
+	char **grown = realloc(key->patterns, (key->pattern_count + 1) * sizeof *grown);
+	if (!grown)
+		return fail(y, v, k, "out of memory");
+	key->patterns = grown;
+	if (!(key->patterns[key->pattern_count] = strdup(text)))
+		return fail(y, v, k, "out of memory");
+	key->pattern_count++;
+	return 0;
+}
+
+static int key_services(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return for_each_item(y, v, k, add_pattern, t);
+}
+
+static const struct key_rule key_rules[] = {
+	{ "name", key_name },
+	{ "secret", key_secret },
+	{ "secret-file", key_secret_file },
+	{ "services", key_services },
+	{ NULL, NULL },
+};
+
+static int set_keys(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(y, v, key, "expected a list of keys");
+	free_keys(cfg);
+	size_t index = 0;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(y->doc, *it);
+		char where[32];
+		snprintf(where, sizeof where, "keys[%zu]", index++);
+		struct reg_key *grown = realloc(cfg->keys, (cfg->key_count + 1) * sizeof *grown);
+		if (!grown)
+			return fail(y, item, where, "out of memory");
+		cfg->keys = grown;
+		struct reg_key *k = &cfg->keys[cfg->key_count++];
+		memset(k, 0, sizeof *k);
+		if (apply_mapping(y, item, where, key_rules, k) < 0)
+			return -1;
+		if (!k->name[0])
+			return fail(y, item, where, "missing key 'name'");
+		if (!k->secret_len)
+			return fail(y, item, where, "missing key 'secret' or 'secret-file'");
+		for (size_t i = 0; i + 1 < cfg->key_count; i++)
+			if (strcmp(cfg->keys[i].name, k->name) == 0)
+				return fail(y, item, where, "key '%s' is listed twice", k->name);
+	}
 	return 0;
 }
 
@@ -561,6 +808,19 @@ static const struct key_rule top_rules[] = {
 	{ "tcp-idle-timeout", set_tcp_idle },
 	{ "tcp-max-connections", set_tcp_max },
 	{ "services", set_services },
+	{ "register", set_register },
+	{ "state", set_state },
+	{ "lease-ttl", set_ttl_default },
+	{ "ttl-min", set_ttl_min },
+	{ "ttl-max", set_ttl_max },
+	{ "allow-from", set_allow_from },
+	{ "keys", set_keys },
+	{ "max-instances-per-service", set_max_per_service },
+	{ "max-instances", set_max_instances },
+	{ "max-line-length", set_max_line },
+	{ "rate-limit", set_rate_limit },
+	{ "rate-limit-burst", set_rate_burst },
+	{ "rate-limit-exempt", set_rate_exempt },
 	{ NULL, NULL },
 };
 
@@ -589,6 +849,11 @@ int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR
 		rc = 0;  /* an empty file keeps every default */
 	else
 		rc = apply_mapping(&y, root, "config", top_rules, cfg);
+	if (rc == 0 && cfg->ttl_min > cfg->ttl_max) {
+		snprintf(err, CONFIG_ERROR_MAX, "%s:1: ttl-min: %u is above ttl-max %u", path,
+			 cfg->ttl_min, cfg->ttl_max);
+		rc = -1;
+	}
 	yaml_document_delete(&doc);
 out_parser:
 	yaml_parser_delete(&parser);

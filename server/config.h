@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "acl.h"
 #include "dname.h"
 #include "log.h"
 #include "registry.h"
@@ -18,6 +19,15 @@ struct listen_addr {
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
 	char text[64];            /* as written: "127.0.0.1:53", "[::1]:5353" */
+};
+
+/* A registration key: requests signed with it may touch services matching its patterns. */
+struct reg_key {
+	char name[64];
+	uint8_t secret[256];
+	size_t secret_len;
+	char **patterns;          /* shell globs of service names; none: every service */
+	size_t pattern_count;
 };
 
 struct ns_address {
@@ -50,6 +60,20 @@ struct config {
 	uint32_t tcp_max_connections;
 	struct instance_spec *services;   /* static instances, owned */
 	size_t service_count;
+
+	/* registration protocol */
+	struct listen_addr reg[CONFIG_MAX_LISTEN];
+	int reg_count;
+	int reg_is_default;
+	char state_file[PATH_MAX];        /* "" : registrations live in memory only */
+	uint32_t ttl_default, ttl_min, ttl_max;   /* lease seconds */
+	struct cidr_list allow_from;      /* registration sources */
+	struct reg_key *keys;             /* owned */
+	size_t key_count;
+	uint32_t max_instances_per_service, max_instances;
+	uint32_t max_line_length;
+	uint32_t rate_limit, rate_burst;  /* registration requests per second per source */
+	struct cidr_list rate_limit_exempt;
 };
 
 /* Fills in the built-in defaults. */
@@ -58,6 +82,8 @@ void config_defaults(struct config *cfg);
 int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX]);
 /* Sets the service domain from text; returns 0 or -1 with a reason in err. */
 int config_set_domain(struct config *cfg, const char *text, char err[CONFIG_ERROR_MAX]);
+/* Index of a key by name, or -1. */
+int config_find_key(const struct config *cfg, const char *name);
 /* Parses "ADDR:PORT" or "[V6]:PORT" into a listen address; returns 0 or -1 with err. */
 int config_parse_listen(const char *text, struct listen_addr *out, char err[CONFIG_ERROR_MAX]);
 /* Derives the settings that depend on others (NS name, hostmaster); call once all are set. */

@@ -11,6 +11,7 @@
 #include "dns_answer.h"
 #include "dns_query.h"
 #include "dns_wire.h"
+#include "log.h"
 
 enum parse_result { PARSE_OK, PARSE_DROP, PARSE_FORMERR_BARE, PARSE_FORMERR, PARSE_NOTIMP };
 
@@ -129,6 +130,9 @@ size_t dns_query_process(struct responder *r, const uint8_t *packet, size_t len,
 	enum parse_result parsed = parse_query(&q, packet, len);
 	q.transport = transport;
 
+	if (parsed != PARSE_OK && log_enabled(LOG_DEBUG))
+		log_debug("dns: malformed query (%s), %zu bytes",
+			  parsed == PARSE_DROP ? "dropped" : parsed == PARSE_NOTIMP ? "NOTIMP" : "FORMERR", len);
 	switch (parsed) {
 	case PARSE_DROP:
 		return 0;

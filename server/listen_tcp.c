@@ -141,7 +141,7 @@ static void accept_conn(struct evconnlistener *lev, evutil_socket_t fd, struct s
 
 struct tcp_listener *tcp_listener_open(struct server *srv, const struct listen_addr *addr)
 {
-	int fd = listen_socket_open(addr, SOCK_STREAM);
+	int fd = listen_socket_open(addr, SOCK_STREAM, "dns");
 	if (fd < 0)
 		return NULL;
 	struct tcp_listener *l = calloc(1, sizeof *l);

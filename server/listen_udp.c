@@ -143,7 +143,7 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 
 struct udp_listener *udp_listener_open(struct server *srv, const struct listen_addr *addr)
 {
-	int fd = listen_socket_open(addr, SOCK_DGRAM);
+	int fd = listen_socket_open(addr, SOCK_DGRAM, "dns");
 	if (fd < 0)
 		return NULL;
 	int on = 1;

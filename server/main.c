@@ -12,12 +12,16 @@
 enum exit_status { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
-	"usage: svcdns [--config FILE] [--dns ADDR:PORT]... [--domain NAME] [--zones DIR]\n"
-	"              [--log-level debug|info|warn|error] [--check-config] [--version] [--help]\n"
+	"usage: svcdns [--config FILE] [--dns ADDR:PORT]... [--register ADDR:PORT]... [--state FILE]\n"
+	"              [--domain NAME] [--zones DIR] [--log-level debug|info|warn|error]\n"
+	"              [--check-config] [--version] [--help]\n"
 	"\n"
 	"  --config FILE      YAML configuration (see zones/svcdns.example.yml)\n"
 	"  --dns ADDR:PORT    DNS listen address, UDP and TCP; repeatable; IPv6 as [::1]:5353\n"
 	"                     (default 0.0.0.0:53 and [::]:53)\n"
+	"  --register ADDR:PORT  registration protocol listen address, UDP and TCP; repeatable\n"
+	"                     (default 0.0.0.0:8053 and [::]:8053; sources limited by allow-from)\n"
+	"  --state FILE       keep registrations in FILE: an OK survives a crash (default: memory only)\n"
 	"  --domain NAME      service domain (default svc.internal)\n"
 	"  --zones DIR        directory of *.zone master files (default zones)\n"
 	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
@@ -30,6 +34,9 @@ struct cli {
 	const char *config_file;
 	const char *dns[CONFIG_MAX_LISTEN];
 	int dns_count;
+	const char *reg[CONFIG_MAX_LISTEN];
+	int reg_count;
+	const char *state;
 	const char *domain;
 	const char *zones;
 	const char *log_level;
@@ -38,10 +45,12 @@ struct cli {
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
-	enum { OPT_CONFIG = 256, OPT_DNS, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_CHECK, OPT_VERSION, OPT_HELP };
+	enum { OPT_CONFIG = 256, OPT_DNS, OPT_REGISTER, OPT_STATE, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_CHECK, OPT_VERSION, OPT_HELP };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "dns", required_argument, NULL, OPT_DNS },
+		{ "register", required_argument, NULL, OPT_REGISTER },
+		{ "state", required_argument, NULL, OPT_STATE },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "zones", required_argument, NULL, OPT_ZONES },
 		{ "log-level", required_argument, NULL, OPT_LOG },
@@ -55,12 +64,18 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		switch (opt) {
 		case OPT_CONFIG: cli->config_file = optarg; break;
 		case OPT_DNS:
-			if (cli->dns_count == CONFIG_MAX_LISTEN) {
-				fprintf(stderr, "svcdns: --dns: at most %d addresses\n", CONFIG_MAX_LISTEN);
+		case OPT_REGISTER: {
+			const char **list = opt == OPT_DNS ? cli->dns : cli->reg;
+			int *count = opt == OPT_DNS ? &cli->dns_count : &cli->reg_count;
+			if (*count == CONFIG_MAX_LISTEN) {
+				fprintf(stderr, "svcdns: --%s: at most %d addresses\n",
+					opt == OPT_DNS ? "dns" : "register", CONFIG_MAX_LISTEN);
 				return EXIT_USAGE;
 			}
-			cli->dns[cli->dns_count++] = optarg;
+			list[(*count)++] = optarg;
 			break;
+		}
+		case OPT_STATE: cli->state = optarg; break;
 		case OPT_DOMAIN: cli->domain = optarg; break;
 		case OPT_ZONES: cli->zones = optarg; break;
 		case OPT_LOG: cli->log_level = optarg; break;
@@ -77,6 +92,24 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	return -1;  /* go on */
 }
 
+/* Replaces a listen list with the flag's addresses, when any were given. */
+static int apply_listen(const char *flag, const char *const *texts, int count,
+			struct listen_addr *addrs, int *addr_count, int *is_default)
+{
+	char err[CONFIG_ERROR_MAX];
+	if (count == 0)
+		return 0;
+	*addr_count = 0;
+	*is_default = 0;
+	for (int i = 0; i < count; i++) {
+		if (config_parse_listen(texts[i], &addrs[(*addr_count)++], err) < 0) {
+			fprintf(stderr, "svcdns: %s: %s\n", flag, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Applies the flags over the config file; flags win. */
 static int apply_cli(const struct cli *cli, struct config *cfg)
 {
@@ -85,16 +118,11 @@ static int apply_cli(const struct cli *cli, struct config *cfg)
 		fprintf(stderr, "svcdns: %s\n", err);
 		return -1;
 	}
-	if (cli->dns_count) {
-		cfg->dns_count = 0;
-		cfg->dns_is_default = 0;
-		for (int i = 0; i < cli->dns_count; i++) {
-			if (config_parse_listen(cli->dns[i], &cfg->dns[cfg->dns_count++], err) < 0) {
-				fprintf(stderr, "svcdns: --dns: %s\n", err);
-				return -1;
-			}
-		}
-	}
+	if (apply_listen("--dns", cli->dns, cli->dns_count, cfg->dns, &cfg->dns_count, &cfg->dns_is_default) < 0 ||
+	    apply_listen("--register", cli->reg, cli->reg_count, cfg->reg, &cfg->reg_count, &cfg->reg_is_default) < 0)
+		return -1;
+	if (cli->state)
+		snprintf(cfg->state_file, sizeof cfg->state_file, "%s", cli->state);
 	if (cli->domain && config_set_domain(cfg, cli->domain, err) < 0) {
 		fprintf(stderr, "svcdns: --domain: '%s': %s\n", cli->domain, err);
 		return -1;

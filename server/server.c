@@ -18,12 +18,13 @@ int64_t monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int listen_socket_open(const struct listen_addr *addr, int type)
+int listen_socket_open(const struct listen_addr *addr, int type, const char *what)
 {
 	const char *proto = type == SOCK_DGRAM ? "udp" : "tcp";
+	const char *flag = strcmp(what, "dns") == 0 ? "--dns" : "--register";
 	int fd = socket(addr->sa.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_error("dns: cannot open %s socket for %s: %s", proto, addr->text, strerror(errno));
+		log_error("%s: cannot open %s socket for %s: %s", what, proto, addr->text, strerror(errno));
 		return -1;
 	}
 	int on = 1;
@@ -36,13 +37,15 @@ int listen_socket_open(const struct listen_addr *addr, int type)
 		int err = errno;
 		const char *hint = "";
 		if (err == EACCES)
-			hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE: "
-			       "grant it, or use --dns 127.0.0.1:5353)";
+			hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE: grant it, "
+			       "or listen on a higher port, e.g. %s 127.0.0.1:5353)";
 		else if (err == EADDRINUSE)
-			hint = " (another server holds it: stop it, or pick another with --dns ADDR:PORT)";
+			hint = " (another server holds it: stop it, or pick another with %s ADDR:PORT)";
 		else if (err == EADDRNOTAVAIL)
-			hint = " (no interface has this address: check it, or use --dns 0.0.0.0:PORT)";
-		log_error("dns: cannot bind %s %s: %s%s", proto, addr->text, strerror(err), hint);
+			hint = " (no interface has this address: check it, or use %s 0.0.0.0:PORT)";
+		char hint_text[160];
+		snprintf(hint_text, sizeof hint_text, hint, flag);
+		log_error("%s: cannot bind %s %s: %s%s", what, proto, addr->text, strerror(err), hint_text);
 		close(fd);
 		errno = err;
 		return -1;
@@ -110,14 +113,20 @@ int server_check_config(struct config *cfg)
 	return 0;
 }
 
+/* A default IPv6 listener may be missing on hosts without IPv6; anything else is fatal. */
+static int ipv6_missing(const struct listen_addr *addr, int is_default)
+{
+	return is_default && addr->sa.ss_family == AF_INET6 &&
+	       (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL);
+}
+
 static int open_listeners(struct server *srv)
 {
 	const struct config *cfg = srv->cfg;
 	for (int i = 0; i < cfg->dns_count; i++) {
 		const struct listen_addr *addr = &cfg->dns[i];
 		struct udp_listener *u = udp_listener_open(srv, addr);
-		if (!u && cfg->dns_is_default && addr->sa.ss_family == AF_INET6 &&
-		    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+		if (!u && ipv6_missing(addr, cfg->dns_is_default)) {
 			log_warn("dns: no IPv6 on this host; serving IPv4 only");
 			continue;
 		}
@@ -129,7 +138,40 @@ static int open_listeners(struct server *srv)
 			return -1;
 		srv->tcp[srv->tcp_count++] = t;
 	}
+	for (int i = 0; i < cfg->reg_count; i++) {
+		const struct listen_addr *addr = &cfg->reg[i];
+		struct reg_udp_listener *u = reg_udp_listener_open(srv, addr);
+		if (!u && ipv6_missing(addr, cfg->reg_is_default)) {
+			log_warn("register: no IPv6 on this host; IPv4 only");
+			continue;
+		}
+		if (!u)
+			return -1;
+		srv->reg_udp[srv->reg_udp_count++] = u;
+		struct reg_tcp_listener *t = reg_tcp_listener_open(srv, addr);
+		if (!t)
+			return -1;
+		srv->reg_tcp[srv->reg_tcp_count++] = t;
+	}
 	return 0;
+}
+
+/* Expiry works in bounded slices so that a million leases ending in the same second
+ * never hold up query answering for long. */
+#define EXPIRY_BUDGET 20000
+#define EXPIRY_INTERVAL_MS 100
+
+static void on_expiry_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	struct server *srv = arg;
+	registrar_tick(&srv->registrar);
+	registrar_expire(&srv->registrar, EXPIRY_BUDGET);
+	int64_t next = registrar_next_expiry_ms(&srv->registrar);
+	struct timeval tv = { 0, EXPIRY_INTERVAL_MS * 1000 };
+	if (next == 0)
+		tv.tv_usec = 0;  /* more are due: come back right after the pending I/O */
+	evtimer_add(srv->expiry_event, &tv);
 }
 
 static int add_signal(struct server *srv, int slot, int sig, event_callback_fn fn)
@@ -143,18 +185,26 @@ int server_init(struct server *srv, struct config *cfg)
 	memset(srv, 0, sizeof *srv);
 	srv->cfg = cfg;
 	registry_init(&srv->registry, (uint32_t)time(NULL));
+	char err[STATE_ERROR_MAX];
 	if (check_static_names(cfg) < 0 || load_zones(&srv->zones, cfg) < 0 ||
 	    load_static_instances(srv) < 0)
 		return -1;
+	if (registrar_init(&srv->registrar, &srv->registry, cfg, err) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
 	log_info("loaded %zu zone file(s) from %s and %zu static instance(s)",
 		 srv->zones.zone_count, cfg->zones_dir, cfg->service_count);
 	responder_init(&srv->responder, cfg, &srv->registry, &srv->zones);
 	srv->tcp_answer = malloc(2 + 65535);
 	srv->base = event_base_new();
-	if (!srv->tcp_answer || !srv->base) {
+	if (!srv->tcp_answer || !srv->base ||
+	    !(srv->commit_event = event_new(srv->base, -1, 0, reg_commit_now, srv)) ||
+	    !(srv->expiry_event = evtimer_new(srv->base, on_expiry_timer, srv))) {
 		log_error("out of memory");
 		return -1;
 	}
+	on_expiry_timer(-1, 0, srv);
 	signal(SIGPIPE, SIG_IGN);
 	if (add_signal(srv, 0, SIGTERM, on_stop_signal) < 0 ||
 	    add_signal(srv, 1, SIGINT, on_stop_signal) < 0 ||
@@ -174,6 +224,17 @@ int server_run(struct server *srv)
 void server_free(struct server *srv)
 {
 	tcp_close_all(srv);
+	if (srv->commit_pending)
+		reg_commit_now(-1, 0, srv);  /* flush what the last turn acknowledged */
+	reg_close_all(srv);
+	for (int i = 0; i < srv->reg_udp_count; i++)
+		reg_udp_listener_free(srv->reg_udp[i]);
+	for (int i = 0; i < srv->reg_tcp_count; i++)
+		reg_tcp_listener_free(srv->reg_tcp[i]);
+	if (srv->commit_event)
+		event_free(srv->commit_event);
+	if (srv->expiry_event)
+		event_free(srv->expiry_event);
 	for (int i = 0; i < srv->udp_count; i++)
 		udp_listener_free(srv->udp[i]);
 	for (int i = 0; i < srv->tcp_count; i++)
@@ -185,6 +246,7 @@ void server_free(struct server *srv)
 		event_base_free(srv->base);
 	free(srv->tcp_answer);
 	responder_free(&srv->responder);
+	registrar_free(&srv->registrar);
 	zones_free(&srv->zones);
 	registry_free(&srv->registry);
 }

@@ -7,12 +7,17 @@
 
 #include "config.h"
 #include "dns_query.h"
+#include "registrar.h"
 #include "registry.h"
 #include "zones.h"
 
 struct udp_listener;
 struct tcp_listener;
 struct tcp_conn;
+struct reg_udp_listener;
+struct reg_tcp_listener;
+struct reg_conn;
+struct held_datagram;
 
 struct server {
 	struct event_base *base;
@@ -28,6 +33,18 @@ struct server {
 	struct tcp_conn *tcp_conns;       /* all of them, newest first */
 	uint8_t *tcp_answer;              /* 2 + 65535 bytes: one TCP answer being built */
 	struct event *signals[3];
+
+	struct registrar registrar;
+	struct reg_udp_listener *reg_udp[CONFIG_MAX_LISTEN];
+	int reg_udp_count;
+	struct reg_tcp_listener *reg_tcp[CONFIG_MAX_LISTEN];
+	int reg_tcp_count;
+	struct reg_conn *reg_conns;       /* open registration connections */
+	struct reg_conn *held_conns;      /* connections whose replies wait for the commit */
+	struct held_datagram *held_datagrams; /* UDP replies waiting for the commit */
+	struct event *commit_event;       /* the group commit, run once per loop turn */
+	int commit_pending;
+	struct event *expiry_event;       /* the lease sweep */
 };
 
 /* Milliseconds of the monotonic clock: lease deadlines never jump with the wall clock. */
@@ -49,7 +66,17 @@ struct tcp_listener *tcp_listener_open(struct server *srv, const struct listen_a
 void tcp_listener_free(struct tcp_listener *l);
 /* Closes every open DNS-over-TCP connection. */
 void tcp_close_all(struct server *srv);
-/* Opens a socket bound to addr, logging why not and what to do; returns fd or -1. */
-int listen_socket_open(const struct listen_addr *addr, int type);
+/* Opens a socket bound to addr for "dns" or "register", logging why not and what to do;
+ * returns fd or -1. */
+int listen_socket_open(const struct listen_addr *addr, int type, const char *what);
+/* listen_reg.c */
+struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct listen_addr *addr);
+void reg_udp_listener_free(struct reg_udp_listener *l);
+struct reg_tcp_listener *reg_tcp_listener_open(struct server *srv, const struct listen_addr *addr);
+void reg_tcp_listener_free(struct reg_tcp_listener *l);
+/* Closes every registration connection and drops held replies (shutdown). */
+void reg_close_all(struct server *srv);
+/* The group commit: fsync once, then release every held reply (an event callback). */
+void reg_commit_now(evutil_socket_t fd, short what, void *arg);
 
 #endif

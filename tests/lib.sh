@@ -73,11 +73,13 @@ wait_for() {
 	done
 }
 
-# start_server ARGS...: runs svcdns on 127.0.0.1:$PORT with the given extra flags and
-# waits until it answers SOA over UDP and TCP. Sets PORT and SERVER_PID.
+# start_server ARGS...: runs svcdns with DNS on 127.0.0.1:$PORT and registration on
+# 127.0.0.1:$REGPORT plus the given extra flags, and waits until it answers SOA over UDP
+# and TCP. Sets PORT, REGPORT and SERVER_PID.
 start_server() {
 	PORT=${PORT:-$(free_port)}
-	"$SVCDNS_BIN" --dns "127.0.0.1:$PORT" --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
+	REGPORT=${REGPORT:-$(free_port)}
+	"$SVCDNS_BIN" --dns "127.0.0.1:$PORT" --register "127.0.0.1:$REGPORT" --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
 	SERVER_PID=$!
 	if ! wait_for 10 server_answers; then
 		echo "# svcdns did not come up on port $PORT"; tail -n 20 "$SERVER_LOG" | sed 's/^/#   /'
@@ -106,6 +108,12 @@ stop_server() {
 		ok 1 "no sanitizer reports"; grep -E -A5 'Sanitizer|runtime error' "$SERVER_LOG" | head -40 | sed 's/^/#   /'
 	fi
 }
+
+# reg_tcp / reg_udp: send stdin's registration lines to the test server, print the replies.
+reg_tcp() { /usr/bin/python3 "$TESTS_DIR/tools/reg_send.py" tcp 127.0.0.1 "$REGPORT" "$@"; }
+reg_udp() { /usr/bin/python3 "$TESTS_DIR/tools/reg_send.py" udp 127.0.0.1 "$REGPORT" "$@"; }
+# reg LINE: one request over TCP, its reply.
+reg() { printf '%s\n' "$1" | reg_tcp; }
 
 # q ARGS...: dig against the test server with short timeouts, no recursion.
 q() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +norec "$@"; }

@@ -1,0 +1,427 @@
+/* reg_proto.c -- the registration protocol's text lines: parse, check, execute, reply. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "log.h"
+#include "reg_proto.h"
+
+#define MAX_FIELDS 64
+
+struct request {
+	char *fields[MAX_FIELDS];     /* NUL-terminated copies in text */
+	int count;
+	char text[65536 + 1];
+};
+
+static void reply_error(struct evbuffer *out, int code, const char *reason)
+{
+	evbuffer_add_printf(out, "ERR %d %s\n", code, reason);
+}
+
+/* Splits on single spaces; an empty field (two spaces, leading/trailing space) is an error. */
+static int split_fields(struct request *req, const char *line, size_t len, const char **reason)
+{
+	if (len >= sizeof req->text) {
+		*reason = "line too long";
+		return -1;
+	}
+	memcpy(req->text, line, len);
+	req->text[len] = 0;
+	req->count = 0;
+	char *p = req->text;
+	for (;;) {
+		char *space = strchr(p, ' ');
+		if (space)
+			*space = 0;
+		if (*p == 0) {
+			*reason = "empty field: separate fields with single spaces";
+			return -1;
+		}
+		if (req->count == MAX_FIELDS) {
+			*reason = "too many fields";
+			return -1;
+		}
+		req->fields[req->count++] = p;
+		if (!space)
+			return 0;
+		p = space + 1;
+	}
+}
+
+/* Names are LDH labels, stored lowercase. */
+static int parse_label(const char *text, char out[DNAME_MAX_LABEL + 1])
+{
+	size_t len = strlen(text);
+	if (!label_is_ldh(text, len))
+		return -1;
+	for (size_t i = 0; i <= len; i++)
+		out[i] = (char)tolower((unsigned char)text[i]);
+	return 0;
+}
+
+static int parse_number(const char *text, unsigned long max, unsigned long *out)
+{
+	if (!isdigit((unsigned char)text[0]) || strlen(text) > 10)
+		return -1;
+	char *end;
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	return (*end || errno || *out > max) ? -1 : 0;
+}
+
+static int parse_u16(const char *text, uint16_t *out)
+{
+	unsigned long v;
+	if (parse_number(text, 65535, &v) < 0)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* Parses the key=value options of REGISTER and RENEW; ttl is the only one RENEW takes. */
+static int parse_options(char **fields, int count, struct instance_spec *spec, unsigned *ttl,
+			 struct evbuffer *out)
+{
+	char reason[160];
+	for (int i = 0; i < count; i++) {
+		char *eq = strchr(fields[i], '=');
+		if (!eq || eq == fields[i]) {
+			snprintf(reason, sizeof reason, "option '%.40s': expected key=value", fields[i]);
+			goto bad;
+		}
+		*eq = 0;
+		const char *key = fields[i], *value = eq + 1;
+		unsigned long n;
+		if (strcmp(key, "ttl") == 0) {
+			if (parse_number(value, 2147483ul, &n) < 0) {
+				snprintf(reason, sizeof reason, "ttl: '%.20s' is not a number of seconds", value);
+				goto bad;
+			}
+			*ttl = (unsigned)n;
+		} else if (!spec) {
+			snprintf(reason, sizeof reason, "unknown option '%.40s'", key);
+			goto bad;
+		} else if (strcmp(key, "proto") == 0) {
+			if (strcmp(value, "tcp") == 0)
+				spec->proto = PROTO_TCP;
+			else if (strcmp(value, "udp") == 0)
+				spec->proto = PROTO_UDP;
+			else {
+				snprintf(reason, sizeof reason, "proto: '%.20s': use tcp or udp", value);
+				goto bad;
+			}
+		} else if (strcmp(key, "priority") == 0 || strcmp(key, "weight") == 0) {
+			uint16_t *field = key[0] == 'p' ? &spec->priority : &spec->weight;
+			if (parse_u16(value, field) < 0) {
+				snprintf(reason, sizeof reason, "%s: '%.20s' is not 0-65535", key, value);
+				goto bad;
+			}
+		} else if (strcmp(key, "txt") == 0) {
+			size_t len = strlen(value);
+			if (len > 255 || spec->txt_len + len + 1 > REGISTRY_TXT_MAX) {
+				snprintf(reason, sizeof reason, "txt: at most 255 bytes per string and %d in all",
+					 REGISTRY_TXT_MAX);
+				goto bad;
+			}
+			spec->txt[spec->txt_len++] = (uint8_t)len;
+			memcpy(spec->txt + spec->txt_len, value, len);
+			spec->txt_len = (uint16_t)(spec->txt_len + len);
+		} else {
+			snprintf(reason, sizeof reason, "unknown option '%.40s'", key);
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	reply_error(out, 400, reason);
+	return -1;
+}
+
+static void reply_result(struct evbuffer *out, const struct reg_result *res, int with_ttl)
+{
+	if (res->code)
+		reply_error(out, res->code, res->reason);
+	else if (with_ttl)
+		evbuffer_add_printf(out, "OK ttl=%u\n", res->granted_ttl);
+	else
+		evbuffer_add(out, "OK\n", 3);
+}
+
+/* Reads SERVICE INSTANCE from fields[1], fields[2]. */
+static int parse_names(struct request *req, char service[DNAME_MAX_LABEL + 1],
+		       char instance[DNAME_MAX_LABEL + 1], struct evbuffer *out)
+{
+	if (req->count < 3) {
+		reply_error(out, 400, req->count < 2 ? "missing field: service" : "missing field: instance");
+		return -1;
+	}
+	if (parse_label(req->fields[1], service) < 0) {
+		reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
+		return -1;
+	}
+	if (parse_label(req->fields[2], instance) < 0) {
+		reply_error(out, 400, "instance: not a valid name (letters, digits, inner hyphens; 1-63)");
+		return -1;
+	}
+	return 0;
+}
+
+static void do_register(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
+{
+	struct instance_spec spec;
+	memset(&spec, 0, offsetof(struct instance_spec, txt));
+	spec.txt_len = 0;
+	spec.expires_ms = 0;
+	spec.is_static = false;
+	spec.owner_key = 0;
+	if (parse_names(req, spec.service, spec.instance, out) < 0)
+		return;
+	if (req->count < 5) {
+		reply_error(out, 400, req->count < 4 ? "missing field: address" : "missing field: port");
+		return;
+	}
+	if (inet_pton(AF_INET, req->fields[3], spec.addr) == 1)
+		spec.family = AF_INET;
+	else if (inet_pton(AF_INET6, req->fields[3], spec.addr) == 1)
+		spec.family = AF_INET6;
+	else {
+		reply_error(out, 400, "address: not an IPv4 or IPv6 address");
+		return;
+	}
+	if (parse_u16(req->fields[4], &spec.port) < 0) {
+		reply_error(out, 400, "port: not a number 0-65535");
+		return;
+	}
+	unsigned ttl = 0;
+	if (parse_options(req->fields + 5, req->count - 5, &spec, &ttl, out) < 0)
+		return;
+	struct reg_result res;
+	registrar_register(r, &spec, ttl, key_index, &res);
+	reply_result(out, &res, 1);
+}
+
+static void do_renew(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
+{
+	char service[DNAME_MAX_LABEL + 1], instance[DNAME_MAX_LABEL + 1];
+	unsigned ttl = 0;
+	if (parse_names(req, service, instance, out) < 0 ||
+	    parse_options(req->fields + 3, req->count - 3, NULL, &ttl, out) < 0)
+		return;
+	struct reg_result res;
+	registrar_renew(r, service, instance, ttl, key_index, &res);
+	reply_result(out, &res, 1);
+}
+
+static void do_deregister(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
+{
+	char service[DNAME_MAX_LABEL + 1], instance[DNAME_MAX_LABEL + 1];
+	if (parse_names(req, service, instance, out) < 0)
+		return;
+	if (req->count > 3) {
+		reply_error(out, 400, "DEREGISTER takes no options");
+		return;
+	}
+	struct reg_result res;
+	registrar_deregister(r, service, instance, key_index, &res);
+	reply_result(out, &res, 0);
+}
+
+/* One LIST line, in the REGISTER syntax a client could replay. */
+static void list_instance(const struct registrar *r, const struct instance *inst, struct evbuffer *out)
+{
+	char addr[INET6_ADDRSTRLEN], name[2 * (DNAME_MAX_LABEL + 1)];
+	inet_ntop(inst->family, inst->addr, addr, sizeof addr);
+	instance_text_name(inst, name);
+	char *dot = strchr(name, '.');
+	*dot = 0;
+	evbuffer_add_printf(out, "%s %s %s %u ttl=%u", dot + 1, name, addr, inst->port,
+			    registrar_remaining(r, inst));
+	if (inst->proto == PROTO_UDP)
+		evbuffer_add_printf(out, " proto=udp");
+	if (inst->priority)
+		evbuffer_add_printf(out, " priority=%u", inst->priority);
+	if (inst->weight)
+		evbuffer_add_printf(out, " weight=%u", inst->weight);
+	for (size_t i = 0; i < inst->txt_len; i += inst->txt[i] + 1u)
+		evbuffer_add_printf(out, " txt=%.*s", inst->txt[i], (const char *)inst->txt + i + 1);
+	if (inst->is_static)
+		evbuffer_add_printf(out, " static");
+	evbuffer_add(out, "\n", 1);
+}
+
+static int live(const struct registrar *r, const struct instance *inst)
+{
+	return inst->is_static || inst->expires_ms > r->now_ms;
+}
+
+static void list_service(const struct registrar *r, const struct service *svc, struct evbuffer *out,
+			 unsigned *count)
+{
+	for (size_t i = 0; i < svc->count; i++) {
+		if (live(r, svc->instances[i])) {
+			list_instance(r, svc->instances[i], out);
+			(*count)++;
+		}
+	}
+}
+
+struct list_walk {
+	const struct registrar *r;
+	struct evbuffer *out;
+	unsigned count;
+};
+
+static void list_each_service(struct hnode *node, void *arg)
+{
+	struct list_walk *w = arg;
+	list_service(w->r, HNODE_RECORD(node, struct service, node), w->out, &w->count);
+}
+
+static void do_list(struct registrar *r, struct request *req, enum reg_transport transport,
+		    struct evbuffer *out)
+{
+	struct list_walk walk = { r, evbuffer_new(), 0 };
+	if (!walk.out) {
+		reply_error(out, 503, "out of memory");
+		return;
+	}
+	if (req->count > 2) {
+		reply_error(out, 400, "LIST takes at most one service");
+		goto out;
+	}
+	if (req->count == 2) {
+		char service[DNAME_MAX_LABEL + 1];
+		uint8_t label[DNAME_MAX_LABEL + 1];
+		if (parse_label(req->fields[1], service) < 0) {
+			reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
+			goto out;
+		}
+		label[0] = (uint8_t)strlen(service);
+		memcpy(label + 1, service, label[0]);
+		const struct service *svc = registry_find_service(r->reg, label);
+		if (svc)
+			list_service(r, svc, walk.out, &walk.count);
+	} else {
+		htable_foreach(&r->reg->services, list_each_service, &walk);
+	}
+	evbuffer_add_printf(walk.out, "OK %u\n", walk.count);
+	if (transport == REG_UDP && evbuffer_get_length(out) + evbuffer_get_length(walk.out) > REG_UDP_REPLY_MAX)
+		reply_error(out, 413, "LIST reply does not fit in a UDP datagram: use TCP");
+	else
+		evbuffer_add_buffer(out, walk.out);
+out:
+	evbuffer_free(walk.out);
+}
+
+static int64_t now_seconds(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec;
+}
+
+/* Source, rate and signature checks that come before a request is even parsed. */
+static int admit(struct registrar *r, const char *line, size_t *len, const struct sockaddr *source,
+		 int *key_index, struct evbuffer *out)
+{
+	const struct config *cfg = r->cfg;
+	*key_index = -1;
+	if (!cidr_list_match(&cfg->allow_from, source)) {
+		reply_error(out, 403, "registration not allowed from this source (allow-from)");
+		return -1;
+	}
+	if (!cidr_list_match(&cfg->rate_limit_exempt, source) &&
+	    !rate_limiter_allow(&r->rate, source, r->now_ms)) {
+		reply_error(out, 429, "rate limit exceeded for this source: slow down");
+		return -1;
+	}
+	if (cfg->key_count == 0)
+		return 0;
+	const char *reason;
+	if (reg_auth_verify(&r->replay, cfg, line, *len, now_seconds(), key_index, len, &reason) < 0) {
+		reply_error(out, 401, reason);
+		return -1;
+	}
+	return 0;
+}
+
+static void execute_request(struct registrar *r, const char *line, size_t len,
+			    const struct sockaddr *source, enum reg_transport transport,
+			    struct evbuffer *out)
+{
+	/* 64 KiB: too big for the stack; reused line after line (the registration
+	 * protocol runs on the main event loop only). */
+	static struct request req;
+	const char *reason;
+	int key_index;
+	if (len > r->cfg->max_line_length) {
+		reply_error(out, 413, "line too long (max-line-length)");
+		return;
+	}
+	if (memchr(line, 0, len)) {
+		reply_error(out, 400, "NUL byte in request");
+		return;
+	}
+	if (admit(r, line, &len, source, &key_index, out) < 0)
+		return;
+	if (len == 0) {
+		reply_error(out, 400, "empty request");
+		return;
+	}
+	if (split_fields(&req, line, len, &reason) < 0) {
+		reply_error(out, 400, reason);
+		return;
+	}
+	const char *verb = req.fields[0];
+	if (strcasecmp(verb, "REGISTER") == 0)
+		do_register(r, &req, key_index, out);
+	else if (strcasecmp(verb, "RENEW") == 0)
+		do_renew(r, &req, key_index, out);
+	else if (strcasecmp(verb, "DEREGISTER") == 0)
+		do_deregister(r, &req, key_index, out);
+	else if (strcasecmp(verb, "LIST") == 0)
+		do_list(r, &req, transport, out);
+	else if (strcasecmp(verb, "PING") == 0 && req.count == 1)
+		evbuffer_add(out, "OK\n", 3);
+	else if (strcasecmp(verb, "PING") == 0)
+		reply_error(out, 400, "PING takes no fields");
+	else
+		reply_error(out, 400, "unknown verb: use REGISTER, RENEW, DEREGISTER, LIST or PING");
+}
+
+/* Every refused request is logged once, with its source, so an operator sees who
+ * sends what; the request itself is not echoed (it may hold a signature). */
+static void log_refusal(const struct sockaddr *source, struct evbuffer *reply)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	size_t len = evbuffer_get_length(reply);
+	if (len < 4 || !log_enabled(LOG_INFO))
+		return;
+	const char *text = (const char *)evbuffer_pullup(reply, len < 200 ? (ev_ssize_t)len : 200);
+	if (memcmp(text, "ERR ", 4) != 0)
+		return;
+	uint8_t ip[16];
+	int family = sockaddr_ip(source, ip);
+	if (family)
+		inet_ntop(family, ip, addr, sizeof addr);
+	size_t line = strcspn(text, "\n");
+	log_info("register: %s: %.*s", addr, (int)(line < len ? line : len), text);
+}
+
+void reg_proto_execute(struct registrar *r, const char *line, size_t len,
+		       const struct sockaddr *source, enum reg_transport transport,
+		       struct evbuffer *out)
+{
+	/* The reply is built apart so that a refusal can be logged; adding it to out
+	 * moves buffer chains, it copies nothing. */
+	struct evbuffer *reply = r->reply;
+	execute_request(r, line, len, source, transport, reply);
+	log_refusal(source, reply);
+	evbuffer_add_buffer(out, reply);
+}

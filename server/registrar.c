@@ -1,0 +1,330 @@
+/* registrar.c -- what registrations mean: leases, quotas, keys, durability. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "log.h"
+#include "registrar.h"
+#include "server.h"
+
+static int64_t wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void registrar_tick(struct registrar *r)
+{
+	r->now_ms = monotonic_ms();
+	r->wall_minus_mono_ms = wall_ms() - r->now_ms;
+}
+
+static void set_error(struct reg_result *res, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_error(struct reg_result *res, int code, const char *fmt, ...)
+{
+	va_list ap;
+	res->code = code;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof res->reason, fmt, ap);
+	va_end(ap);
+}
+
+static unsigned clamp_ttl(const struct config *cfg, unsigned ttl)
+{
+	if (ttl == 0)
+		ttl = cfg->ttl_default;
+	if (ttl < cfg->ttl_min)
+		ttl = cfg->ttl_min;
+	if (ttl > cfg->ttl_max)
+		ttl = cfg->ttl_max;
+	return ttl;
+}
+
+static const char *key_name_of(const struct config *cfg, uint16_t owner_key)
+{
+	return owner_key && owner_key <= cfg->key_count ? cfg->keys[owner_key - 1].name : NULL;
+}
+
+static const char *journal_key_name(void *arg, uint16_t owner_key)
+{
+	return key_name_of(arg, owner_key);
+}
+
+/* ---- replay ------------------------------------------------------------------- */
+
+static void drop_instance(struct registrar *r, struct instance *inst)
+{
+	lease_remove(&r->leases, inst);
+	registry_delete(r->reg, inst);
+}
+
+static int replay_put(void *arg, const struct instance_spec *spec, const char *key_name)
+{
+	struct registrar *r = arg;
+	struct instance *inst = registry_lookup(r->reg, spec->service, spec->instance);
+	int64_t expires = spec->expires_ms - r->wall_minus_mono_ms;
+	if (inst && inst->is_static)
+		return 0;  /* the config now has a static instance of that name: it wins */
+	if (expires <= r->now_ms) {
+		if (inst)
+			drop_instance(r, inst);
+		return 0;
+	}
+	struct instance_spec copy = *spec;
+	copy.expires_ms = expires;
+	int key = key_name && *key_name ? config_find_key(r->cfg, key_name) : -1;
+	copy.owner_key = (uint16_t)(key + 1);
+	if (registry_put(r->reg, &copy, &inst) >= REGISTRY_PUT_CONFLICT)
+		return -1;
+	return lease_add(&r->leases, inst);
+}
+
+static int replay_renew(void *arg, const char *service, const char *instance, int64_t expires_wall_ms)
+{
+	struct registrar *r = arg;
+	struct instance *inst = registry_lookup(r->reg, service, instance);
+	if (!inst || inst->is_static)
+		return 0;
+	inst->expires_ms = expires_wall_ms - r->wall_minus_mono_ms;
+	if (inst->expires_ms <= r->now_ms)
+		drop_instance(r, inst);
+	else
+		lease_update(&r->leases, inst);
+	return 0;
+}
+
+static int replay_remove(void *arg, const char *service, const char *instance)
+{
+	struct registrar *r = arg;
+	struct instance *inst = registry_lookup(r->reg, service, instance);
+	if (inst && !inst->is_static)
+		drop_instance(r, inst);
+	return 0;
+}
+
+int registrar_init(struct registrar *r, struct registry *reg, const struct config *cfg,
+		   char err[STATE_ERROR_MAX])
+{
+	memset(r, 0, sizeof *r);
+	r->reg = reg;
+	r->cfg = cfg;
+	lease_heap_init(&r->leases);
+	replay_cache_init(&r->replay);
+	rate_limiter_init(&r->rate, cfg->rate_limit, cfg->rate_burst, 65536);
+	registrar_tick(r);
+	r->reply = evbuffer_new();
+	if (!r->reply) {
+		snprintf(err, STATE_ERROR_MAX, "out of memory");
+		return -1;
+	}
+	if (!cfg->state_file[0])
+		return 0;
+	struct state_replay_ops ops = { replay_put, replay_renew, replay_remove, r };
+	r->state = state_open(cfg->state_file, &ops, err);
+	if (!r->state)
+		return -1;
+	log_info("state: %s: %zu registration(s) restored", cfg->state_file, r->leases.count);
+	return 0;
+}
+
+void registrar_free(struct registrar *r)
+{
+	if (r->state) {
+		if (state_commit(r->state) < 0)
+			log_error("state: final commit failed: %s", strerror(errno));
+		state_close(r->state);
+	}
+	lease_heap_free(&r->leases);
+	replay_cache_free(&r->replay);
+	if (r->reply)
+		evbuffer_free(r->reply);
+	rate_limiter_free(&r->rate);
+}
+
+/* ---- operations -------------------------------------------------------------- */
+
+static void format_address(const struct instance_spec *spec, char *out, size_t len)
+{
+	inet_ntop(spec->family, spec->addr, out, (socklen_t)len);
+}
+
+/* Checks what would stop a REGISTER before anything is written. */
+static int check_register(struct registrar *r, const struct instance_spec *spec,
+			  const struct instance *existing, int key_index, struct reg_result *res)
+{
+	const struct config *cfg = r->cfg;
+	if (key_index >= 0 && !reg_key_allows(&cfg->keys[key_index], spec->service)) {
+		set_error(res, 403, "key '%s' may not register service '%s'",
+			  cfg->keys[key_index].name, spec->service);
+		return -1;
+	}
+	if (existing && existing->is_static) {
+		set_error(res, 409, "%s.%s is a static instance from the config",
+			  spec->instance, spec->service);
+		return -1;
+	}
+	if (existing && existing->owner_key && key_index >= 0 && existing->owner_key != key_index + 1) {
+		set_error(res, 403, "%s.%s was registered with another key", spec->instance, spec->service);
+		return -1;
+	}
+	if (existing)
+		return 0;
+	uint8_t label[DNAME_MAX_LABEL + 1];
+	label[0] = (uint8_t)strlen(spec->service);
+	memcpy(label + 1, spec->service, label[0]);
+	const struct service *svc = registry_find_service(r->reg, label);
+	if (svc && svc->count >= cfg->max_instances_per_service) {
+		set_error(res, 429, "service '%s' has reached max-instances-per-service (%u)",
+			  spec->service, cfg->max_instances_per_service);
+		return -1;
+	}
+	if (r->reg->instance_count >= cfg->max_instances) {
+		set_error(res, 429, "max-instances (%u) reached", cfg->max_instances);
+		return -1;
+	}
+	return 0;
+}
+
+static int journal_failed(struct reg_result *res)
+{
+	log_error("state: cannot write the journal: %s; refusing changes", strerror(errno));
+	set_error(res, 503, "state file not writable (%s): change not made", strerror(errno));
+	return -1;
+}
+
+void registrar_register(struct registrar *r, struct instance_spec *spec, unsigned ttl,
+			int key_index, struct reg_result *res)
+{
+	memset(res, 0, sizeof *res);
+	struct instance *inst = registry_lookup(r->reg, spec->service, spec->instance);
+	if (check_register(r, spec, inst, key_index, res) < 0)
+		return;
+	res->granted_ttl = clamp_ttl(r->cfg, ttl);
+	spec->expires_ms = r->now_ms + (int64_t)res->granted_ttl * 1000;
+	spec->is_static = false;
+	spec->owner_key = (uint16_t)(key_index + 1);
+	if (r->state && state_append_put(r->state, spec, spec->expires_ms + r->wall_minus_mono_ms,
+					 key_name_of(r->cfg, spec->owner_key)) < 0) {
+		journal_failed(res);
+		return;
+	}
+	int existed = inst != NULL;
+	enum registry_put_result put = registry_put(r->reg, spec, &inst);
+	if (put >= REGISTRY_PUT_CONFLICT || lease_add(&r->leases, inst) < 0) {
+		set_error(res, 503, "out of memory");
+		return;
+	}
+	char addr[INET6_ADDRSTRLEN];
+	format_address(spec, addr, sizeof addr);
+	log_info("%s %s.%s %s port %u ttl %u", existed ? "updated" : "registered",
+		 spec->instance, spec->service, addr, spec->port, res->granted_ttl);
+}
+
+/* Finds a live, leased instance the key may touch; fills res on failure. */
+static struct instance *find_leased(struct registrar *r, const char *service, const char *instance,
+				    int key_index, struct reg_result *res)
+{
+	struct instance *inst = registry_lookup(r->reg, service, instance);
+	if (!inst || (inst->expires_ms && inst->expires_ms <= r->now_ms)) {
+		set_error(res, 404, "no lease for %s.%s (unknown or expired)", instance, service);
+		return NULL;
+	}
+	if (inst->is_static) {
+		set_error(res, 409, "%s.%s is a static instance from the config", instance, service);
+		return NULL;
+	}
+	if (key_index >= 0 && inst->owner_key && inst->owner_key != key_index + 1) {
+		set_error(res, 403, "%s.%s was registered with another key", instance, service);
+		return NULL;
+	}
+	return inst;
+}
+
+void registrar_renew(struct registrar *r, const char *service, const char *instance,
+		     unsigned ttl, int key_index, struct reg_result *res)
+{
+	memset(res, 0, sizeof *res);
+	struct instance *inst = find_leased(r, service, instance, key_index, res);
+	if (!inst)
+		return;
+	res->granted_ttl = clamp_ttl(r->cfg, ttl);
+	int64_t expires = r->now_ms + (int64_t)res->granted_ttl * 1000;
+	if (r->state && state_append_renew(r->state, service, instance, expires + r->wall_minus_mono_ms) < 0) {
+		journal_failed(res);
+		return;
+	}
+	inst->expires_ms = expires;
+	lease_update(&r->leases, inst);
+	log_debug("renewed %s.%s ttl %u", instance, service, res->granted_ttl);
+}
+
+void registrar_deregister(struct registrar *r, const char *service, const char *instance,
+			  int key_index, struct reg_result *res)
+{
+	memset(res, 0, sizeof *res);
+	struct instance *inst = find_leased(r, service, instance, key_index, res);
+	if (!inst)
+		return;
+	if (r->state && state_append_remove(r->state, service, instance) < 0) {
+		journal_failed(res);
+		return;
+	}
+	drop_instance(r, inst);
+	log_info("deregistered %s.%s", instance, service);
+}
+
+size_t registrar_expire(struct registrar *r, size_t budget)
+{
+	size_t n = 0;
+	struct instance *inst;
+	while (n < budget && (inst = lease_first(&r->leases)) && inst->expires_ms <= r->now_ms) {
+		char name[2 * (DNAME_MAX_LABEL + 1)];
+		log_info("expired %s", instance_text_name(inst, name));
+		/* No journal record: on replay the lease end alone drops it. */
+		drop_instance(r, inst);
+		n++;
+	}
+	r->expired_total += n;
+	return n;
+}
+
+int64_t registrar_next_expiry_ms(const struct registrar *r)
+{
+	const struct instance *inst = lease_first(&r->leases);
+	if (!inst)
+		return -1;
+	return inst->expires_ms > r->now_ms ? inst->expires_ms - r->now_ms : 0;
+}
+
+int registrar_dirty(const struct registrar *r)
+{
+	return r->state && state_dirty(r->state);
+}
+
+int registrar_commit(struct registrar *r)
+{
+	if (!r->state)
+		return 0;
+	if (state_dirty(r->state) && state_commit(r->state) < 0) {
+		log_error("state: fsync of %s failed: %s", r->cfg->state_file, strerror(errno));
+		return -1;
+	}
+	if (state_wants_compaction(r->state) &&
+	    state_compact(r->state, r->reg, r->wall_minus_mono_ms, journal_key_name, (void *)r->cfg) < 0)
+		log_error("state: compaction of %s failed: %s; the journal keeps growing",
+			  r->cfg->state_file, strerror(errno));
+	return 0;
+}
+
+unsigned registrar_remaining(const struct registrar *r, const struct instance *inst)
+{
+	if (!inst->expires_ms || inst->expires_ms <= r->now_ms)
+		return 0;
+	return (unsigned)((inst->expires_ms - r->now_ms + 999) / 1000);
+}

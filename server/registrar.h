@@ -1,0 +1,66 @@
+/* registrar.h -- what registrations mean: leases, quotas, keys, durability.
+ *
+ * The protocol front ends (reg_proto.c over UDP/TCP, later HTTP) parse requests and
+ * call these operations; the registrar checks them, journals them, applies them to
+ * the registry and keeps the lease timer. */
+#ifndef SVCDNS_REGISTRAR_H
+#define SVCDNS_REGISTRAR_H
+
+#include <event2/buffer.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "lease.h"
+#include "ratelimit.h"
+#include "reg_auth.h"
+#include "registry.h"
+#include "state.h"
+
+struct registrar {
+	struct registry *reg;
+	const struct config *cfg;
+	struct lease_heap leases;
+	struct state *state;          /* NULL without --state */
+	struct replay_cache replay;
+	struct rate_limiter rate;
+	int64_t now_ms;               /* monotonic, set per batch by registrar_tick() */
+	int64_t wall_minus_mono_ms;   /* converts lease ends to wall-clock time for the journal */
+	uint64_t expired_total;
+	struct evbuffer *reply;       /* scratch for one request's reply (reg_proto.c) */
+};
+
+/* The outcome of one operation: code 0 is OK, else a protocol error code and reason. */
+struct reg_result {
+	int code;
+	char reason[160];
+	unsigned granted_ttl;
+};
+
+/* Sets up the registrar and replays the state file when cfg->state_file is set.
+ * Returns 0, or -1 with err filled in. */
+int registrar_init(struct registrar *r, struct registry *reg, const struct config *cfg,
+		   char err[STATE_ERROR_MAX]);
+void registrar_free(struct registrar *r);
+/* Reads the clocks once for a batch of requests. */
+void registrar_tick(struct registrar *r);
+/* REGISTER: creates or replaces spec's instance with a lease of ttl seconds (0: default). */
+void registrar_register(struct registrar *r, struct instance_spec *spec, unsigned ttl,
+			int key_index, struct reg_result *res);
+/* RENEW with ttl seconds (0: default). */
+void registrar_renew(struct registrar *r, const char *service, const char *instance,
+		     unsigned ttl, int key_index, struct reg_result *res);
+/* DEREGISTER. */
+void registrar_deregister(struct registrar *r, const char *service, const char *instance,
+			  int key_index, struct reg_result *res);
+/* Removes at most budget instances whose lease has ended; returns how many. */
+size_t registrar_expire(struct registrar *r, size_t budget);
+/* Milliseconds until the next lease ends (-1: none). */
+int64_t registrar_next_expiry_ms(const struct registrar *r);
+/* Makes journaled changes durable (one fsync) and compacts when due; 0 or -1. */
+int registrar_commit(struct registrar *r);
+/* True when changes wait for registrar_commit(). */
+int registrar_dirty(const struct registrar *r);
+/* Seconds left of an instance's lease (0 for static instances). */
+unsigned registrar_remaining(const struct registrar *r, const struct instance *inst);
+
+#endif

@@ -223,7 +223,8 @@ void instance_to_spec(const struct instance *inst, struct instance_spec *spec)
 	spec->priority = inst->priority;
 	spec->weight = inst->weight;
 	spec->proto = inst->proto;
-	memcpy(spec->txt, inst->txt, inst->txt_len);
+	if (inst->txt_len)
+		memcpy(spec->txt, inst->txt, inst->txt_len);
 	spec->txt_len = inst->txt_len;
 	spec->expires_ms = inst->expires_ms;
 	spec->is_static = inst->is_static;

@@ -29,18 +29,24 @@ def main():
         s.bind((source, 0))
     if mode == "tcp":
         s.connect((host, port))
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        chunks = []
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        # Replies are written as they arrive, so a caller watching the output sees
+        # every acknowledged line even when the server dies half-way.
         try:
             while True:
                 chunk = s.recv(65536)
                 if not chunk:
                     break
-                chunks.append(chunk)
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.flush()
         except socket.timeout:
-            chunks.append(b"TIMEOUT\n")
-        sys.stdout.buffer.write(b"".join(chunks))
+            print("TIMEOUT")
+        except ConnectionResetError:
+            print("RESET")
     else:
         s.sendto(data, (host, port))
         try:

@@ -65,6 +65,82 @@ void config_defaults(struct config *cfg)
 	cfg->max_line_length = 1024;
 	cfg->rate_limit = 1000;
 	cfg->rate_burst = 2000;
+	cfg->forward_timeout_ms = 1500;
+	config_parse_listen("127.0.0.1:8054", &cfg->http[0], err);
+	cfg->http_count = 1;
+	cfg->bare_names = 1;
+}
+
+int config_parse_upstream(const char *text, struct listen_addr *out, char err[CONFIG_ERROR_MAX])
+{
+	char with_port[80];
+	const char *first = strchr(text, ':'), *last = strrchr(text, ':');
+	if (text[0] == '[' || (first && first == last))
+		return config_parse_listen(text, out, err);
+	if (strlen(text) > 64) {
+		snprintf(err, CONFIG_ERROR_MAX, "'%s' is not an address", text);
+		return -1;
+	}
+	/* A bare address: IPv6 has colons of its own, so it takes brackets for the port. */
+	snprintf(with_port, sizeof with_port, first ? "[%s]:53" : "%s:53", text);
+	if (config_parse_listen(with_port, out, err) < 0) {
+		snprintf(err, CONFIG_ERROR_MAX, "'%s' is not ADDR, ADDR:PORT or [IPV6]:PORT", text);
+		return -1;
+	}
+	snprintf(out->text, sizeof out->text, "%s", with_port);
+	return 0;
+}
+
+static int same_endpoint(const struct listen_addr *a, const struct listen_addr *b)
+{
+	if (a->sa.ss_family != b->sa.ss_family)
+		return 0;
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->sa, *y = (const void *)&b->sa;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)&a->sa, *y = (const void *)&b->sa;
+	return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+int config_forward_from_resolv_conf(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX])
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, CONFIG_ERROR_MAX, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char line[512];
+	cfg->forward_count = 0;
+	while (fgets(line, sizeof line, f) && cfg->forward_count < CONFIG_MAX_FORWARD) {
+		char addr[128];
+		if (sscanf(line, " nameserver %127s", addr) != 1)
+			continue;
+		char *zone = strchr(addr, '%');   /* fe80::1%eth0: the scope is not ours to use */
+		if (zone)
+			*zone = 0;
+		struct listen_addr up;
+		char ignored[CONFIG_ERROR_MAX];
+		if (config_parse_upstream(addr, &up, ignored) < 0)
+			continue;
+		int ours = 0;
+		for (int i = 0; i < cfg->dns_count; i++)
+			ours |= same_endpoint(&up, &cfg->dns[i]);
+		if (!ours)
+			cfg->forward[cfg->forward_count++] = up;
+	}
+	fclose(f);
+	return cfg->forward_count;
+}
+
+uint32_t config_answer_limit(const struct config *cfg, const uint8_t *service_label)
+{
+	for (size_t i = 0; i < cfg->answer_limit_count; i++) {
+		const char *name = cfg->answer_limits[i].service;
+		if (strlen(name) == service_label[0] && memcmp(name, service_label + 1, service_label[0]) == 0)
+			return cfg->answer_limits[i].limit;
+	}
+	return cfg->answer_limit;
 }
 
 int config_find_key(const struct config *cfg, const char *name)
@@ -93,6 +169,9 @@ void config_free(struct config *cfg)
 	cfg->services = NULL;
 	cfg->service_count = 0;
 	free_keys(cfg);
+	free(cfg->answer_limits);
+	cfg->answer_limits = NULL;
+	cfg->answer_limit_count = 0;
 	cidr_list_free(&cfg->allow_from);
 	cidr_list_free(&cfg->rate_limit_exempt);
 }
@@ -238,6 +317,19 @@ static int get_name(struct yaml_ctx *y, yaml_node_t *node, const char *key,
 		return -1;
 	if (dname_from_text(text, wire) == 0 || !dname_is_ldh(wire))
 		return fail(y, node, key, "'%s' is not a valid domain name", text);
+	return 0;
+}
+
+static int get_label(struct yaml_ctx *y, yaml_node_t *v, const char *key, char out[DNAME_MAX_LABEL + 1])
+{
+	const char *text;
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (!label_is_ldh(text, strlen(text)))
+		return fail(y, v, key, "'%s' is not a valid name (letters, digits, inner hyphens; 1-63)", text);
+	for (size_t i = 0; text[i]; i++)
+		out[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
+	out[strlen(text)] = 0;
 	return 0;
 }
 
@@ -419,6 +511,90 @@ static int set_rate_limit(struct yaml_ctx *y, void *t, const char *k, yaml_node_
 static int set_rate_burst(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
 	return set_u32(y, k, v, &((struct config *)t)->rate_burst, 1, 100000000ul);
+}
+
+static int add_upstream(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct config *cfg = arg;
+	const char *text;
+	char reason[CONFIG_ERROR_MAX];
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (strcmp(text, "resolv.conf") == 0) {
+		cfg->forward_from_resolv_conf = 1;
+		return 0;
+	}
+	if (cfg->forward_count == CONFIG_MAX_FORWARD)
+		return fail(y, v, key, "at most %d upstreams", CONFIG_MAX_FORWARD);
+	if (config_parse_upstream(text, &cfg->forward[cfg->forward_count], reason) < 0)
+		return fail(y, v, key, "%s", reason);
+	cfg->forward_count++;
+	return 0;
+}
+
+static int set_forward(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	struct config *cfg = t;
+	cfg->forward_count = 0;
+	cfg->forward_from_resolv_conf = 0;
+	return for_each_item(y, v, k, add_upstream, cfg);
+}
+static int set_forward_timeout(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->forward_timeout_ms, 100, 30000);
+}
+static int set_http(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	int is_default;
+	if (v->type == YAML_SCALAR_NODE && strcmp((const char *)v->data.scalar.value, "off") == 0) {
+		cfg->http_count = 0;
+		return 0;
+	}
+	return set_listen_list(y, v, key, cfg->http, &cfg->http_count, &is_default);
+}
+static int set_bool(struct yaml_ctx *y, yaml_node_t *v, const char *key, int *field)
+{
+	const char *text;
+	if (get_string(y, v, key, &text) < 0)
+		return -1;
+	if (!strcmp(text, "true") || !strcmp(text, "yes") || !strcmp(text, "on"))
+		*field = 1;
+	else if (!strcmp(text, "false") || !strcmp(text, "no") || !strcmp(text, "off"))
+		*field = 0;
+	else
+		return fail(y, v, key, "'%s': use true or false", text);
+	return 0;
+}
+static int set_bare_names(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_bool(y, v, k, &((struct config *)t)->bare_names);
+}
+static int set_answer_limit(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_u32(y, k, v, &((struct config *)t)->answer_limit, 0, 65535);
+}
+
+/* answer-limits: { user-service: 1, db: 2 } */
+static int set_answer_limits(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	if (v->type != YAML_MAPPING_NODE)
+		return fail(y, v, key, "expected a mapping of service: limit");
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(y->doc, p->value);
+		struct answer_limit_override o;
+		if (get_label(y, kn, key, o.service) < 0 || set_u32(y, o.service, vn, &o.limit, 0, 65535) < 0)
+			return -1;
+		struct answer_limit_override *grown =
+			realloc(cfg->answer_limits, (cfg->answer_limit_count + 1) * sizeof *grown);
+		if (!grown)
+			return fail(y, v, key, "out of memory");
+		cfg->answer_limits = grown;
+		cfg->answer_limits[cfg->answer_limit_count++] = o;
+	}
+	return 0;
 }
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -660,19 +836,6 @@ static int set_nameserver(struct yaml_ctx *y, void *target, const char *key, yam
 
 /* ---- services: static instances ---------------------------------------- */
 
-static int get_label(struct yaml_ctx *y, yaml_node_t *v, const char *key, char out[DNAME_MAX_LABEL + 1])
-{
-	const char *text;
-	if (get_string(y, v, key, &text) < 0)
-		return -1;
-	if (!label_is_ldh(text, strlen(text)))
-		return fail(y, v, key, "'%s' is not a valid name (letters, digits, inner hyphens; 1-63)", text);
-	for (size_t i = 0; text[i]; i++)
-		out[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
-	out[strlen(text)] = 0;
-	return 0;
-}
-
 static int svc_service(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
 	return get_label(y, v, k, ((struct instance_spec *)t)->service);
@@ -821,6 +984,12 @@ static const struct key_rule top_rules[] = {
 	{ "rate-limit", set_rate_limit },
 	{ "rate-limit-burst", set_rate_burst },
 	{ "rate-limit-exempt", set_rate_exempt },
+	{ "forward", set_forward },
+	{ "forward-timeout", set_forward_timeout },
+	{ "http", set_http },
+	{ "bare-names", set_bare_names },
+	{ "answer-limit", set_answer_limit },
+	{ "answer-limits", set_answer_limits },
 	{ NULL, NULL },
 };
 

@@ -13,6 +13,7 @@
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_NS_ADDRS 8
+#define CONFIG_MAX_FORWARD 8
 #define CONFIG_ERROR_MAX 512
 
 struct listen_addr {
@@ -74,6 +75,21 @@ struct config {
 	uint32_t max_line_length;
 	uint32_t rate_limit, rate_burst;  /* registration requests per second per source */
 	struct cidr_list rate_limit_exempt;
+
+	/* container integration */
+	struct listen_addr forward[CONFIG_MAX_FORWARD];  /* upstream resolvers, in order */
+	int forward_count;
+	int forward_from_resolv_conf;     /* take them from /etc/resolv.conf at start */
+	uint32_t forward_timeout_ms;      /* per upstream before failing over */
+	struct listen_addr http[CONFIG_MAX_LISTEN];
+	int http_count;
+	int bare_names;                   /* answer single-label names from the service domain */
+	uint32_t answer_limit;            /* most A/AAAA records per answer; 0: all */
+	struct answer_limit_override {
+		char service[DNAME_MAX_LABEL + 1];
+		uint32_t limit;
+	} *answer_limits;                 /* per-service answer-limit, owned */
+	size_t answer_limit_count;
 };
 
 /* Fills in the built-in defaults. */
@@ -82,6 +98,13 @@ void config_defaults(struct config *cfg);
 int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX]);
 /* Sets the service domain from text; returns 0 or -1 with a reason in err. */
 int config_set_domain(struct config *cfg, const char *text, char err[CONFIG_ERROR_MAX]);
+/* Parses an upstream "ADDR", "ADDR:PORT", "[V6]:PORT" or bare IPv6 (port 53). */
+int config_parse_upstream(const char *text, struct listen_addr *out, char err[CONFIG_ERROR_MAX]);
+/* Replaces the forwarders with the nameservers of a resolv.conf file, skipping our own
+ * DNS listen addresses; returns how many were taken, or -1 with err. */
+int config_forward_from_resolv_conf(struct config *cfg, const char *path, char err[CONFIG_ERROR_MAX]);
+/* The answer limit of a service (its override, else answer-limit); 0: no limit. */
+uint32_t config_answer_limit(const struct config *cfg, const uint8_t *service_label);
 /* Index of a key by name, or -1. */
 int config_find_key(const struct config *cfg, const char *name);
 /* Parses "ADDR:PORT" or "[V6]:PORT" into a listen address; returns 0 or -1 with err. */

@@ -319,8 +319,11 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 	for (int step = 0; step < ANSWER_MAX_CHAIN; step++) {
 		struct zone_match m;
 		if (!find_zone(r, name, len, &m)) {
-			if (step == 0)
+			if (step == 0) {
 				a->rcode = RCODE_REFUSED;
+				/* Recursion is what a stub asks for; without RD it gets REFUSED. */
+				r->forward = r->cfg->forward_count > 0 && (q->flags & 0x0100);
+			}
 			return;  /* a CNAME out of our zones ends here; the client follows it */
 		}
 		a->authoritative = 1;

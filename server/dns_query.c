@@ -122,13 +122,14 @@ static int is_meta_type(uint16_t type)
 	return type == TYPE_OPT || (type >= 128 && type <= 254 && type != TYPE_IXFR && type != TYPE_AXFR);
 }
 
-size_t dns_query_process(struct responder *r, const uint8_t *packet, size_t len,
-			 enum dns_transport transport, uint8_t *out, size_t out_cap)
+static size_t dns_query_answer(struct responder *r, const uint8_t *packet, size_t len,
+			       enum dns_transport transport, uint8_t *out, size_t out_cap)
 {
 	struct dns_query q;
 	struct answer a;
 	enum parse_result parsed = parse_query(&q, packet, len);
 	q.transport = transport;
+	r->forward = 0;
 
 	if (parsed != PARSE_OK && log_enabled(LOG_DEBUG))
 		log_debug("dns: malformed query (%s), %zu bytes",
@@ -141,6 +142,7 @@ size_t dns_query_process(struct responder *r, const uint8_t *packet, size_t len,
 	case PARSE_FORMERR_BARE:
 		return bare_reply(&q, RCODE_FORMERR, out);
 	case PARSE_FORMERR:
+		r->last_rcode = RCODE_FORMERR;
 		q.has_edns = 0;
 		memset(a.item_count, 0, sizeof a.item_count);
 		a.rcode = RCODE_FORMERR;
@@ -149,6 +151,7 @@ size_t dns_query_process(struct responder *r, const uint8_t *packet, size_t len,
 	case PARSE_OK:
 		break;
 	}
+	r->metrics.queries[transport == DNS_TCP][metrics_qtype(q.qtype)]++;
 
 	memset(a.item_count, 0, sizeof a.item_count);
 	a.authoritative = 0;
@@ -160,5 +163,24 @@ size_t dns_query_process(struct responder *r, const uint8_t *packet, size_t len,
 		a.rcode = RCODE_REFUSED;
 	else
 		dns_answer_collect(r, &q, &a);
+	r->last_rcode = a.rcode;
 	return dns_answer_encode(r, &q, &a, out, answer_limit(r, &q, out_cap));
+}
+
+size_t dns_query_process(struct responder *r, const uint8_t *packet, size_t len,
+			 enum dns_transport transport, uint8_t *out, size_t out_cap)
+{
+	r->last_rcode = 0xff;
+	size_t n = dns_query_answer(r, packet, len, transport, out, out_cap);
+	if (n == 0) {
+		r->metrics.dropped++;
+		return 0;
+	}
+	/* BADVERS lives in the OPT record; the header alone shows only its low bits. */
+	unsigned rcode = r->last_rcode != 0xff ? r->last_rcode : (out[3] & 0xfu);
+	if (rcode < METRIC_RCODES)
+		r->metrics.responses_by_rcode[rcode]++;
+	if (out[2] & 0x02)
+		r->metrics.truncated++;
+	return n;
 }

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "dname.h"
+#include "metrics.h"
 #include "registry.h"
 #include "zones.h"
 
@@ -24,6 +25,10 @@ struct responder {
 	uint64_t rng;                 /* xorshift state for shuffling */
 	struct instance **scratch;    /* the instances of one answer, shuffled in place */
 	size_t scratch_capacity;
+	int forward;                  /* the last query is for upstream: it got REFUSED, which
+					 the listener sends only when it cannot forward */
+	uint8_t last_rcode;           /* full rcode of the last answer (BADVERS is 16) */
+	struct dns_metrics metrics;
 };
 
 /* The parsed header, question and EDNS of a query. */

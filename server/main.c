@@ -13,6 +13,7 @@ enum exit_status { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
 	"usage: svcdns [--config FILE] [--dns ADDR:PORT]... [--register ADDR:PORT]... [--state FILE]\n"
+	"              [--forward ADDR[:PORT]|resolv.conf]... [--http ADDR:PORT|off]\n"
 	"              [--domain NAME] [--zones DIR] [--log-level debug|info|warn|error]\n"
 	"              [--check-config] [--version] [--help]\n"
 	"\n"
@@ -22,6 +23,10 @@ static const char usage_text[] =
 	"  --register ADDR:PORT  registration protocol listen address, UDP and TCP; repeatable\n"
 	"                     (default 0.0.0.0:8053 and [::]:8053; sources limited by allow-from)\n"
 	"  --state FILE       keep registrations in FILE: an OK survives a crash (default: memory only)\n"
+	"  --forward UPSTREAM upstream resolver for names outside our zones; repeatable, tried in\n"
+	"                     order; 'resolv.conf' takes the host's nameservers (default: none,\n"
+	"                     such names get REFUSED)\n"
+	"  --http ADDR:PORT   HTTP API and metrics; 'off' disables it (default 127.0.0.1:8054)\n"
 	"  --domain NAME      service domain (default svc.internal)\n"
 	"  --zones DIR        directory of *.zone master files (default zones)\n"
 	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
@@ -37,20 +42,37 @@ struct cli {
 	const char *reg[CONFIG_MAX_LISTEN];
 	int reg_count;
 	const char *state;
+	const char *forward[CONFIG_MAX_FORWARD];
+	int forward_count;
+	const char *http[CONFIG_MAX_LISTEN];
+	int http_count;
 	const char *domain;
 	const char *zones;
 	const char *log_level;
 	int check_config;
 };
 
+/* Collects one more value of a repeatable flag. */
+static int add_flag_value(const char **list, int *count, int max, const char *flag)
+{
+	if (*count == max) {
+		fprintf(stderr, "svcdns: --%s: at most %d values\n", flag, max);
+		return -1;
+	}
+	list[(*count)++] = optarg;
+	return 0;
+}
+
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
-	enum { OPT_CONFIG = 256, OPT_DNS, OPT_REGISTER, OPT_STATE, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_CHECK, OPT_VERSION, OPT_HELP };
+	enum { OPT_CONFIG = 256, OPT_DNS, OPT_REGISTER, OPT_STATE, OPT_FORWARD, OPT_HTTP, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_CHECK, OPT_VERSION, OPT_HELP };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "dns", required_argument, NULL, OPT_DNS },
 		{ "register", required_argument, NULL, OPT_REGISTER },
 		{ "state", required_argument, NULL, OPT_STATE },
+		{ "forward", required_argument, NULL, OPT_FORWARD },
+		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "zones", required_argument, NULL, OPT_ZONES },
 		{ "log-level", required_argument, NULL, OPT_LOG },
@@ -64,17 +86,21 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		switch (opt) {
 		case OPT_CONFIG: cli->config_file = optarg; break;
 		case OPT_DNS:
-		case OPT_REGISTER: {
-			const char **list = opt == OPT_DNS ? cli->dns : cli->reg;
-			int *count = opt == OPT_DNS ? &cli->dns_count : &cli->reg_count;
-			if (*count == CONFIG_MAX_LISTEN) {
-				fprintf(stderr, "svcdns: --%s: at most %d addresses\n",
-					opt == OPT_DNS ? "dns" : "register", CONFIG_MAX_LISTEN);
+			if (add_flag_value(cli->dns, &cli->dns_count, CONFIG_MAX_LISTEN, "dns") < 0)
 				return EXIT_USAGE;
-			}
-			list[(*count)++] = optarg;
 			break;
-		}
+		case OPT_REGISTER:
+			if (add_flag_value(cli->reg, &cli->reg_count, CONFIG_MAX_LISTEN, "register") < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_FORWARD:
+			if (add_flag_value(cli->forward, &cli->forward_count, CONFIG_MAX_FORWARD, "forward") < 0)
+				return EXIT_USAGE;
+			break;
+		case OPT_HTTP:
+			if (add_flag_value(cli->http, &cli->http_count, CONFIG_MAX_LISTEN, "http") < 0)
+				return EXIT_USAGE;
+			break;
 		case OPT_STATE: cli->state = optarg; break;
 		case OPT_DOMAIN: cli->domain = optarg; break;
 		case OPT_ZONES: cli->zones = optarg; break;
@@ -123,6 +149,25 @@ static int apply_cli(const struct cli *cli, struct config *cfg)
 		return -1;
 	if (cli->state)
 		snprintf(cfg->state_file, sizeof cfg->state_file, "%s", cli->state);
+	if (cli->forward_count) {
+		cfg->forward_count = 0;
+		cfg->forward_from_resolv_conf = 0;
+		for (int i = 0; i < cli->forward_count; i++) {
+			if (strcmp(cli->forward[i], "resolv.conf") == 0)
+				cfg->forward_from_resolv_conf = 1;
+			else if (config_parse_upstream(cli->forward[i], &cfg->forward[cfg->forward_count++], err) < 0) {
+				fprintf(stderr, "svcdns: --forward: %s\n", err);
+				return -1;
+			}
+		}
+	}
+	if (cli->http_count == 1 && strcmp(cli->http[0], "off") == 0) {
+		cfg->http_count = 0;
+	} else {
+		int is_default;
+		if (apply_listen("--http", cli->http, cli->http_count, cfg->http, &cfg->http_count, &is_default) < 0)
+			return -1;
+	}
 	if (cli->domain && config_set_domain(cfg, cli->domain, err) < 0) {
 		fprintf(stderr, "svcdns: --domain: '%s': %s\n", cli->domain, err);
 		return -1;

@@ -395,6 +395,16 @@ static void execute_request(struct registrar *r, const char *line, size_t len,
 		reply_error(out, 400, "unknown verb: use REGISTER, RENEW, DEREGISTER, LIST or PING");
 }
 
+/* 0 for an OK reply, else its ERR code. */
+static int reply_code(struct evbuffer *reply)
+{
+	size_t len = evbuffer_get_length(reply);
+	const char *text = (const char *)evbuffer_pullup(reply, len < 8 ? (ev_ssize_t)len : 8);
+	if (len >= 7 && memcmp(text, "ERR ", 4) == 0)
+		return atoi(text + 4);
+	return 0;
+}
+
 /* Every refused request is logged once, with its source, so an operator sees who
  * sends what; the request itself is not echoed (it may hold a signature). */
 static void log_refusal(const struct sockaddr *source, struct evbuffer *reply)
@@ -423,5 +433,6 @@ void reg_proto_execute(struct registrar *r, const char *line, size_t len,
 	struct evbuffer *reply = r->reply;
 	execute_request(r, line, len, source, transport, reply);
 	log_refusal(source, reply);
+	metrics_count_registration(&r->metrics, reply_code(reply));
 	evbuffer_add_buffer(out, reply);
 }

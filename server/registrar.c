@@ -56,6 +56,24 @@ static const char *journal_key_name(void *arg, uint16_t owner_key)
 	return key_name_of(arg, owner_key);
 }
 
+void registrar_set_listener(struct registrar *r, reg_change_fn fn, void *arg)
+{
+	r->on_change = fn;
+	r->on_change_arg = arg;
+}
+
+const char *reg_change_name(enum reg_change change)
+{
+	static const char *const names[] = { "registered", "updated", "renewed", "deregistered", "expired" };
+	return names[change];
+}
+
+static void tell(struct registrar *r, enum reg_change change, const struct instance *inst)
+{
+	if (r->on_change)
+		r->on_change(r->on_change_arg, change, inst);
+}
+
 /* ---- replay ------------------------------------------------------------------- */
 
 static void drop_instance(struct registrar *r, struct instance *inst)
@@ -224,6 +242,7 @@ void registrar_register(struct registrar *r, struct instance_spec *spec, unsigne
 	format_address(spec, addr, sizeof addr);
 	log_info("%s %s.%s %s port %u ttl %u", existed ? "updated" : "registered",
 		 spec->instance, spec->service, addr, spec->port, res->granted_ttl);
+	tell(r, existed ? REG_UPDATED : REG_REGISTERED, inst);
 }
 
 /* Finds a live, leased instance the key may touch; fills res on failure. */
@@ -262,6 +281,7 @@ void registrar_renew(struct registrar *r, const char *service, const char *insta
 	inst->expires_ms = expires;
 	lease_update(&r->leases, inst);
 	log_debug("renewed %s.%s ttl %u", instance, service, res->granted_ttl);
+	tell(r, REG_RENEWED, inst);
 }
 
 void registrar_deregister(struct registrar *r, const char *service, const char *instance,
@@ -275,6 +295,7 @@ void registrar_deregister(struct registrar *r, const char *service, const char *
 		journal_failed(res);
 		return;
 	}
+	tell(r, REG_DEREGISTERED, inst);
 	drop_instance(r, inst);
 	log_info("deregistered %s.%s", instance, service);
 }
@@ -286,6 +307,7 @@ size_t registrar_expire(struct registrar *r, size_t budget)
 	while (n < budget && (inst = lease_first(&r->leases)) && inst->expires_ms <= r->now_ms) {
 		char name[2 * (DNAME_MAX_LABEL + 1)];
 		log_info("expired %s", instance_text_name(inst, name));
+		tell(r, REG_EXPIRED, inst);
 		/* No journal record: on replay the lease end alone drops it. */
 		drop_instance(r, inst);
 		n++;

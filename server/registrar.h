@@ -11,10 +11,16 @@
 
 #include "config.h"
 #include "lease.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "reg_auth.h"
 #include "registry.h"
 #include "state.h"
+
+/* What happened to an instance, for watchers (the HTTP API's /v1/watch). */
+enum reg_change { REG_REGISTERED, REG_UPDATED, REG_RENEWED, REG_DEREGISTERED, REG_EXPIRED };
+
+typedef void (*reg_change_fn)(void *arg, enum reg_change change, const struct instance *inst);
 
 struct registrar {
 	struct registry *reg;
@@ -27,6 +33,9 @@ struct registrar {
 	int64_t wall_minus_mono_ms;   /* converts lease ends to wall-clock time for the journal */
 	uint64_t expired_total;
 	struct evbuffer *reply;       /* scratch for one request's reply (reg_proto.c) */
+	struct registration_metrics metrics;
+	reg_change_fn on_change;      /* told about every change, before a removal frees it */
+	void *on_change_arg;
 };
 
 /* The outcome of one operation: code 0 is OK, else a protocol error code and reason. */
@@ -36,6 +45,10 @@ struct reg_result {
 	unsigned granted_ttl;
 };
 
+/* Names the one function told about every change. */
+void registrar_set_listener(struct registrar *r, reg_change_fn fn, void *arg);
+/* The name of a change: "registered", "updated", ... */
+const char *reg_change_name(enum reg_change change);
 /* Sets up the registrar and replays the state file when cfg->state_file is set.
  * Returns 0, or -1 with err filled in. */
 int registrar_init(struct registrar *r, struct registry *reg, const struct config *cfg,

@@ -189,6 +189,14 @@ int server_init(struct server *srv, struct config *cfg)
 	if (check_static_names(cfg) < 0 || load_zones(&srv->zones, cfg) < 0 ||
 	    load_static_instances(srv) < 0)
 		return -1;
+	if (cfg->forward_from_resolv_conf) {
+		int n = config_forward_from_resolv_conf(cfg, "/etc/resolv.conf", err);
+		if (n < 0) {
+			log_error("forward: resolv.conf: %s", err);
+			return -1;
+		}
+		log_info("forward: %d upstream(s) from /etc/resolv.conf", n);
+	}
 	if (registrar_init(&srv->registrar, &srv->registry, cfg, err) < 0) {
 		log_error("%s", err);
 		return -1;

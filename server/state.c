@@ -36,11 +36,19 @@
  * that way, by a bug or a foreign program; cutting it off would silently throw
  * away what follows it, so state_open refuses the file instead.
  *
- * After an fdatasync fails, or a torn append cannot be cut off, nobody knows
- * what is on the disk (the kernel may have dropped the dirty pages it could not
- * write).  The state is then "broken": appends and commits fail with the saved
- * errno, state_wants_compaction() says yes, and the next successful compaction,
- * which writes every live instance afresh, clears it. */
+ * A failed append (ENOSPC, EFBIG, EIO) is cut off again with ftruncate, so the
+ * next append, once there is room, follows the last whole record.  After an
+ * fdatasync fails, or a torn append cannot be cut off, nobody knows what is on
+ * the disk (the kernel may have dropped the dirty pages it could not write).
+ * The state is then "broken": appends and commits fail with the saved errno,
+ * state_wants_compaction() says yes, and the next successful compaction, which
+ * writes every live instance afresh, clears it.
+ *
+ * Replay hands the put callback "" as the key name when the record has none.
+ * The file is flock()ed, so a second server on the same file fails to start
+ * instead of interleaving records; a path through a symbolic link is resolved,
+ * so compaction replaces the file and not the link.  Compaction must run
+ * between changes, never between an append and the change it records. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,9 +76,10 @@ enum record_kind { RECORD_PUT = 1, RECORD_RENEW = 2, RECORD_REMOVE = 3 };
 
 struct state {
 	int fd;                  /* the state file, flock()ed; appends go to `end` */
-	char *path;
-	char *tmp_path;          /* path + ".tmp": compaction writes here, then renames */
-	char *dir_path;          /* the directory holding path, fsynced after a rename */
+	char *path;              /* as given, for messages */
+	char *file_path;         /* path with symbolic links resolved: what a rename replaces */
+	char *tmp_path;          /* file_path + ".tmp": compaction writes here, then renames */
+	char *dir_path;          /* the directory holding file_path, fsynced after a rename */
 	off_t end;               /* end of the last whole record: where the next append goes */
 	off_t image_end;         /* end of the compacted image; the journal follows it */
 	int dirty;               /* records appended since the last fdatasync */
@@ -454,17 +463,23 @@ static void write_instance(void *arg, struct instance *inst)
 }
 
 /* Writes a new file (header, then one PUT per journaled instance of reg, or none when
- * reg is NULL) to tmp_path, makes it durable, renames it over path and switches
- * appends to it.  Returns 0, or -1 with errno and *step naming the call that failed. */
-static int install_image(struct state *st, struct registry *reg, struct image_writer *w,
-			 const char **step)
+ * reg is NULL) to tmp_path, makes it durable, renames it over file_path and switches
+ * appends to it.  Returns 0, or -1 with errno and w->step naming the call that failed. */
+static int install_image(struct state *st, struct registry *reg, struct image_writer *w)
 {
 	int rc = -1;
 	int old_fd = st->fd;
 	uint8_t header[HEADER_SIZE];
 	w->st = st;
+	w->fd = -1;
 	w->written = HEADER_SIZE;
-	w->fd = open(st->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A leftover of a crash goes; O_EXCL and O_NOFOLLOW then make sure we write to a
+	 * file of our own, never through a link someone put there. */
+	if (unlink(st->tmp_path) < 0 && errno != ENOENT) {
+		w->step = "unlink of an old temp file";
+		goto out;
+	}
+	w->fd = open(st->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		w->step = "open";
 		goto out;
@@ -494,7 +509,7 @@ static int install_image(struct state *st, struct registry *reg, struct image_wr
 		w->step = "fdatasync";
 		goto out;
 	}
-	if (rename(st->tmp_path, st->path) < 0) {
+	if (rename(st->tmp_path, st->file_path) < 0) {
 		w->step = "rename";
 		goto out;
 	}
@@ -514,13 +529,11 @@ static int install_image(struct state *st, struct registry *reg, struct image_wr
 	}
 	rc = 0;
 out:
-	if (rc < 0) {
+	if (rc < 0 && w->fd >= 0) {
+		/* Best effort: the failure being reported matters more than this cleanup. */
 		int saved = errno;
-		*step = w->step;
-		if (w->fd >= 0) {
-			unlink(st->tmp_path);
-			close(w->fd);
-		}
+		unlink(st->tmp_path);
+		close(w->fd);
 		errno = saved;
 	}
 	free(w->buf);
@@ -531,14 +544,13 @@ int state_compact(struct state *st, struct registry *reg, int64_t wall_minus_mon
 		  const char *(*key_name)(void *arg, uint16_t owner_key), void *arg)
 {
 	struct image_writer w = { 0 };
-	const char *step = "";
 	w.wall_minus_mono_ms = wall_minus_mono_ms;
 	w.key_name = key_name;
 	w.key_arg = arg;
 	off_t before = st->end;
-	if (install_image(st, reg, &w, &step) < 0) {
+	if (install_image(st, reg, &w) < 0) {
 		int saved = errno;
-		log_error("state %s: compaction failed: %s: %s", st->path, step, strerror(saved));
+		log_error("state %s: compaction failed: %s: %s", st->path, w.step, strerror(saved));
 		errno = saved;
 		return -1;
 	}
@@ -724,26 +736,26 @@ static void free_state(struct state *st)
 	if (st->fd >= 0 && close(st->fd) < 0)
 		log_warn("state %s: close: %s", st->path, strerror(errno));
 	free(st->path);
+	free(st->file_path);
 	free(st->tmp_path);
 	free(st->dir_path);
 	free(st);
 }
 
-static int set_paths(struct state *st, const char *path)
+/* Derives the temp file and the directory from the resolved path: through a symbolic
+ * link, the rename must replace the file it points to, not the link. */
+static int set_paths(struct state *st)
 {
-	const char *slash = strrchr(path, '/');
-	size_t len = strlen(path);
-	st->path = strdup(path);
-	st->tmp_path = malloc(len + sizeof ".tmp");
-	if (!slash)
-		st->dir_path = strdup(".");
-	else if (slash == path)
-		st->dir_path = strdup("/");
-	else
-		st->dir_path = strndup(path, (size_t)(slash - path));
-	if (!st->path || !st->tmp_path || !st->dir_path)
+	st->file_path = realpath(st->path, NULL);
+	if (!st->file_path)
 		return -1;
-	memcpy(st->tmp_path, path, len);
+	const char *slash = strrchr(st->file_path, '/');  /* realpath gives an absolute path */
+	size_t len = strlen(st->file_path);
+	st->dir_path = slash == st->file_path ? strdup("/") : strndup(st->file_path, (size_t)(slash - st->file_path));
+	st->tmp_path = malloc(len + sizeof ".tmp");
+	if (!st->dir_path || !st->tmp_path)
+		return -1;
+	memcpy(st->tmp_path, st->file_path, len);
 	memcpy(st->tmp_path + len, ".tmp", sizeof ".tmp");
 	return 0;
 }
@@ -758,7 +770,8 @@ struct state *state_open(const char *path, const struct state_replay_ops *ops, c
 	}
 	st->fd = -1;
 	crc32c_init(st->crc_table);
-	if (set_paths(st, path) < 0) {
+	st->path = strdup(path);
+	if (!st->path) {
 		snprintf(err, STATE_ERROR_MAX, "%s: out of memory", path);
 		goto fail;
 	}
@@ -778,13 +791,21 @@ struct state *state_open(const char *path, const struct state_replay_ops *ops, c
 		snprintf(err, STATE_ERROR_MAX, "%s: stat: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* A device or a FIFO would look empty, and the rename below would replace it. */
+	if (!S_ISREG(info.st_mode)) {
+		snprintf(err, STATE_ERROR_MAX, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (set_paths(st) < 0) {
+		snprintf(err, STATE_ERROR_MAX, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
 	if (info.st_size == 0) {
 		/* New (or empty): write the header the same atomic way compaction does, so a
 		 * crash can never leave a half-written header that we would then refuse. */
 		struct image_writer w = { 0 };
-		const char *step = "";
-		if (install_image(st, NULL, &w, &step) < 0) {
-			snprintf(err, STATE_ERROR_MAX, "%s: creating: %s: %s", path, step, strerror(errno));
+		if (install_image(st, NULL, &w) < 0) {
+			snprintf(err, STATE_ERROR_MAX, "%s: creating: %s: %s", path, w.step, strerror(errno));
 			goto fail;
 		}
 		return st;

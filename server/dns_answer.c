@@ -90,6 +90,10 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 		return 0;
 	it->instances = r->scratch;
 	it->instance_count = n;
+	/* glibc sorts addresses by RFC 6724 rule 9, which undoes any shuffle: answering
+	 * with a random few is the only spreading that reaches every client. */
+	if (type == TYPE_A || type == TYPE_AAAA)
+		it->emit_limit = config_answer_limit(r->cfg, svc->wire_label);
 	if (type == TYPE_SRV) {
 		struct answer_item *extra = add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
 						     owner, 0, 0);
@@ -296,6 +300,84 @@ static int find_zone(const struct responder *r, const uint8_t *name, size_t len,
 	return m->zone || m->service_domain;
 }
 
+/* Reads an in-addr.arpa or ip6.arpa name into an address; returns the family or 0. */
+static int reverse_address(const uint8_t *name, uint8_t addr[16])
+{
+	static const uint8_t in_addr_arpa[] = "\7in-addr\4arpa";
+	static const uint8_t ip6_arpa[] = "\3ip6\4arpa";
+	int labels = dname_label_count(name);
+	const uint8_t *p = name;
+	memset(addr, 0, 16);
+	if (labels == 6 && dname_suffix_offset(name, dname_length(name), in_addr_arpa, sizeof in_addr_arpa) >= 0) {
+		for (int i = 3; i >= 0; i--, p += *p + 1) {
+			int value = 0;
+			if (*p < 1 || *p > 3 || (*p > 1 && p[1] == '0'))
+				return 0;
+			for (int j = 1; j <= *p; j++) {
+				if (p[j] < '0' || p[j] > '9')
+					return 0;
+				value = value * 10 + p[j] - '0';
+			}
+			if (value > 255)
+				return 0;
+			addr[i] = (uint8_t)value;
+		}
+		return AF_INET;
+	}
+	if (labels == 34 && dname_suffix_offset(name, dname_length(name), ip6_arpa, sizeof ip6_arpa) >= 0) {
+		for (int i = 31; i >= 0; i--, p += 2) {
+			int nibble = p[0] != 1 ? -1 : (p[1] >= '0' && p[1] <= '9') ? p[1] - '0' :
+				     (p[1] >= 'a' && p[1] <= 'f') ? p[1] - 'a' + 10 : -1;
+			if (nibble < 0)
+				return 0;
+			addr[i / 2] |= (uint8_t)(i % 2 ? nibble : nibble << 4);
+		}
+		return AF_INET6;
+	}
+	return 0;
+}
+
+/* PTR for the address of a registered or static instance: INSTANCE.SERVICE.D. */
+static int answer_reverse(struct responder *r, const struct dns_query *q, struct answer *a)
+{
+	uint8_t addr[16];
+	int family = reverse_address(q->qname, addr);
+	if (!family)
+		return 0;
+	size_t n = 0;
+	for (struct instance *inst = registry_find_address(r->reg, family, addr); inst;
+	     inst = inst->next_same_address) {
+		if (!instance_live(r, inst) || ensure_scratch(r, n + 1) < 0)
+			continue;
+		r->scratch[n++] = inst;
+	}
+	if (n == 0)
+		return 0;
+	a->authoritative = 1;
+	if (q->qtype == TYPE_PTR || q->qtype == TYPE_ANY) {
+		struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_PTR, q->qname, TYPE_PTR, 0);
+		if (it) {
+			it->instances = r->scratch;
+			it->instance_count = n;
+		}
+	}
+	return 1;
+}
+
+/* A single-label name ("user-service.", what glibc asks without a search line) is
+ * answered from the service domain with the owner name as asked. There is no zone
+ * around it, so a NODATA carries no SOA. */
+static int answer_bare_name(struct responder *r, const struct dns_query *q, struct answer *a)
+{
+	if (!r->cfg->bare_names || dname_label_count(q->qname) != 1)
+		return 0;
+	const struct service *svc = registry_find_service(r->reg, q->qname);
+	if (!svc || !answer_service(r, a, q->qname, svc, q->qtype))
+		return 0;
+	a->authoritative = 1;
+	return 1;
+}
+
 /* Copies a CNAME target out of its rdata, lowercased, for the next step of the chain. */
 static const uint8_t *cname_target(struct answer *a, int step, const struct rrset *cname)
 {
@@ -319,6 +401,8 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 	for (int step = 0; step < ANSWER_MAX_CHAIN; step++) {
 		struct zone_match m;
 		if (!find_zone(r, name, len, &m)) {
+			if (step == 0 && (answer_reverse(r, q, a) || answer_bare_name(r, q, a)))
+				return;
 			if (step == 0) {
 				a->rcode = RCODE_REFUSED;
 				/* Recursion is what a stub asks for; without RD it gets REFUSED. */
@@ -414,7 +498,7 @@ static int record_fits(struct wire_writer *w, struct wire_mark m)
 }
 
 static int put_item(struct responder *r, struct wire_writer *w, struct answer_item *it,
-		    uint16_t *count)
+		    uint16_t *records)
 {
 	const struct config *cfg = r->cfg;
 	struct wire_mark m;
@@ -429,15 +513,18 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 			wire_end_rr(w, rdlen);
 			if (!record_fits(w, m))
 				return -1;
-			(*count)++;
+			(*records)++;
 			p += 2 + len;
 		}
 		return 0;
 	}
-	case ITEM_INSTANCES:
+	case ITEM_INSTANCES: {
+		size_t count = it->instance_count;
+		if (it->emit_limit && it->emit_limit < count)
+			count = it->emit_limit;
 		/* A partial Fisher-Yates shuffle: each record written is a fresh random pick,
-		 * so whatever fits before truncation is a random subset. */
-		for (size_t i = 0; i < it->instance_count; i++) {
+		 * so whatever fits before truncation or the answer limit is a random subset. */
+		for (size_t i = 0; i < count; i++) {
 			size_t j = i + (size_t)(next_random(r) % (it->instance_count - i));
 			struct instance *tmp = it->instances[i];
 			it->instances[i] = it->instances[j];
@@ -447,7 +534,22 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 			if (!record_fits(w, m))
 				return -1;
 			it->emitted = i + 1;
-			(*count)++;
+			(*records)++;
+		}
+		return 0;
+	}
+	case ITEM_PTR:
+		for (size_t i = 0; i < it->instance_count; i++) {
+			uint8_t target[DNAME_MAX_WIRE];
+			if (!instance_fqdn(r, it->instances[i], target))
+				continue;
+			m = wire_mark(w);
+			size_t rdlen = wire_begin_rr(w, it->owner, TYPE_PTR, instance_ttl(r, it->instances[i]));
+			wire_put_name(w, target);
+			wire_end_rr(w, rdlen);
+			if (!record_fits(w, m))
+				return -1;
+			(*records)++;
 		}
 		return 0;
 	case ITEM_INSTANCE_ADDRS:
@@ -461,7 +563,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 					    instance_ttl(r, inst), inst);
 			if (!record_fits(w, m))
 				return -1;
-			(*count)++;
+			(*records)++;
 		}
 		return 0;
 	case ITEM_SOA: {
@@ -477,7 +579,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		wire_end_rr(w, rdlen);
 		if (!record_fits(w, m))
 			return -1;
-		(*count)++;
+		(*records)++;
 		return 0;
 	}
 	case ITEM_NS: {
@@ -487,7 +589,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		wire_end_rr(w, rdlen);
 		if (!record_fits(w, m))
 			return -1;
-		(*count)++;
+		(*records)++;
 		return 0;
 	}
 	case ITEM_NS_ADDRS:
@@ -502,7 +604,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 			wire_end_rr(w, rdlen);
 			if (!record_fits(w, m))
 				return -1;
-			(*count)++;
+			(*records)++;
 		}
 		return 0;
 	}

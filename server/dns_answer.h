@@ -18,6 +18,7 @@ enum item_kind {
 	ITEM_SOA,             /* the service domain's SOA, from config and registry serial */
 	ITEM_NS,              /* the service domain's NS, from config */
 	ITEM_NS_ADDRS,        /* the NS name's addresses, from config */
+	ITEM_PTR,             /* reverse names of registry instances at one address */
 };
 
 struct answer_item {
@@ -28,6 +29,7 @@ struct answer_item {
 	const struct rrset *rrset;    /* ITEM_STATIC */
 	struct instance **instances;  /* ITEM_INSTANCES: a slice of the responder's scratch */
 	size_t instance_count;
+	size_t emit_limit;            /* ITEM_INSTANCES: at most this many records (answer-limit) */
 	size_t emitted;               /* ITEM_INSTANCES: records that fit */
 	const struct answer_item *srv_item; /* ITEM_INSTANCE_ADDRS */
 };

@@ -5,11 +5,19 @@
 
 #include "registry.h"
 
+/* All the instances at one address. */
+struct address_node {
+	struct hnode node;        /* in registry.addresses */
+	uint8_t key[17];          /* family byte, then 16 address bytes */
+	struct instance *first;
+};
+
 void registry_init(struct registry *reg, uint32_t initial_serial)
 {
 	memset(reg, 0, sizeof *reg);
 	htable_init(&reg->services);
 	htable_init(&reg->instances);
+	htable_init(&reg->addresses);
 	reg->serial = initial_serial;
 }
 
@@ -29,12 +37,76 @@ static void free_service(struct hnode *node, void *arg)
 	free(svc);
 }
 
+static void free_address(struct hnode *node, void *arg)
+{
+	(void)arg;
+	free(HNODE_RECORD(node, struct address_node, node));
+}
+
 void registry_free(struct registry *reg)
 {
 	htable_foreach(&reg->instances, free_instance, NULL);
 	htable_foreach(&reg->services, free_service, NULL);
+	htable_foreach(&reg->addresses, free_address, NULL);
 	htable_free(&reg->instances);
 	htable_free(&reg->services);
+	htable_free(&reg->addresses);
+}
+
+static void address_key(int family, const uint8_t *addr, uint8_t key[17])
+{
+	key[0] = (uint8_t)family;
+	memset(key + 1, 0, 16);
+	memcpy(key + 1, addr, family == AF_INET ? 4 : 16);
+}
+
+static struct address_node *find_address_node(const struct registry *reg, int family, const uint8_t *addr)
+{
+	uint8_t key[17];
+	address_key(family, addr, key);
+	struct hnode *n = htable_find(&reg->addresses, key, sizeof key);
+	return n ? HNODE_RECORD(n, struct address_node, node) : NULL;
+}
+
+struct instance *registry_find_address(const struct registry *reg, int family, const uint8_t *addr)
+{
+	struct address_node *a = find_address_node(reg, family, addr);
+	return a ? a->first : NULL;
+}
+
+static int link_address(struct registry *reg, struct instance *inst)
+{
+	struct address_node *a = find_address_node(reg, inst->family, inst->addr);
+	if (!a) {
+		a = calloc(1, sizeof *a);
+		if (!a)
+			return -1;
+		address_key(inst->family, inst->addr, a->key);
+		if (htable_insert(&reg->addresses, &a->node, a->key, sizeof a->key) < 0) {
+			free(a);
+			return -1;
+		}
+	}
+	inst->next_same_address = a->first;
+	a->first = inst;
+	return 0;
+}
+
+static void unlink_address(struct registry *reg, struct instance *inst)
+{
+	struct address_node *a = find_address_node(reg, inst->family, inst->addr);
+	if (!a)
+		return;
+	struct instance **link = &a->first;
+	while (*link && *link != inst)
+		link = &(*link)->next_same_address;
+	if (*link)
+		*link = inst->next_same_address;
+	inst->next_same_address = NULL;
+	if (!a->first) {
+		htable_remove(&reg->addresses, &a->node);
+		free(a);
+	}
 }
 
 void registry_set_listener(struct registry *reg, registry_listener fn, void *arg)
@@ -167,9 +239,10 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 		if (inst->is_static && !spec->is_static)
 			return REGISTRY_PUT_CONFLICT;
 		count_instance(reg, inst, -1);
+		unlink_address(reg, inst);
 		int rc = assign(inst, spec);
 		count_instance(reg, inst, +1);
-		if (rc < 0)
+		if (link_address(reg, inst) < 0 || rc < 0)
 			return REGISTRY_PUT_NOMEM;
 		notify(reg, REGISTRY_UPDATED, inst);
 		if (out)
@@ -192,6 +265,11 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 	if (service_add(svc, inst) < 0)
 		goto fail;
 	if (htable_insert(&reg->instances, &inst->node, inst->wire_key, n) < 0) {
+		svc->count--;
+		goto fail;
+	}
+	if (link_address(reg, inst) < 0) {
+		htable_remove(&reg->instances, &inst->node);
 		svc->count--;
 		goto fail;
 	}
@@ -248,6 +326,7 @@ void registry_delete(struct registry *reg, struct instance *inst)
 	struct service *svc = inst->service;
 	notify(reg, REGISTRY_REMOVED, inst);
 	count_instance(reg, inst, -1);
+	unlink_address(reg, inst);
 	htable_remove(&reg->instances, &inst->node);
 	/* Move the last instance into the hole: order carries no meaning, answers shuffle. */
 	struct instance *last = svc->instances[--svc->count];

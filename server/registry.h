@@ -49,6 +49,7 @@ struct instance {
 	int64_t expires_ms;
 	uint16_t txt_len;
 	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
+	struct instance *next_same_address; /* other instances at this address (PTR) */
 };
 
 struct service {
@@ -68,6 +69,7 @@ typedef void (*registry_listener)(void *arg, enum registry_event event,
 struct registry {
 	struct htable services;
 	struct htable instances;
+	struct htable addresses;  /* family + address -> instances there, for PTR */
 	size_t instance_count;
 	unsigned proto_count[2];  /* live instances per protocol, for _tcp / _udp */
 	uint32_t serial;          /* SOA serial: grows with every change */
@@ -100,6 +102,8 @@ struct instance *registry_lookup(const struct registry *reg, const char *service
 				 const char *instance);
 /* Sets the one listener told about every change. */
 void registry_set_listener(struct registry *reg, registry_listener fn, void *arg);
+/* The first instance at an address (follow next_same_address), or NULL. */
+struct instance *registry_find_address(const struct registry *reg, int family, const uint8_t *addr);
 /* Fills a spec from an instance (the inverse of registry_put). */
 void instance_to_spec(const struct instance *inst, struct instance_spec *spec);
 

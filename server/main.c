@@ -120,63 +120,69 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 
 /* Replaces a listen list with the flag's addresses, when any were given. */
 static int apply_listen(const char *flag, const char *const *texts, int count,
-			struct listen_addr *addrs, int *addr_count, int *is_default)
+			struct listen_addr *addrs, int *addr_count, int *is_default, char err[CONFIG_ERROR_MAX])
 {
-	char err[CONFIG_ERROR_MAX];
+	char reason[CONFIG_ERROR_MAX];
 	if (count == 0)
 		return 0;
 	*addr_count = 0;
 	*is_default = 0;
 	for (int i = 0; i < count; i++) {
-		if (config_parse_listen(texts[i], &addrs[(*addr_count)++], err) < 0) {
-			fprintf(stderr, "svcdns: %s: %s\n", flag, err);
+		if (config_parse_listen(texts[i], &addrs[(*addr_count)++], reason) < 0) {
+			snprintf(err, CONFIG_ERROR_MAX, "%s: %s", flag, reason);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-/* Applies the flags over the config file; flags win. */
-static int apply_cli(const struct cli *cli, struct config *cfg)
+static int apply_forward(const struct cli *cli, struct config *cfg, char err[CONFIG_ERROR_MAX])
 {
-	char err[CONFIG_ERROR_MAX];
-	if (cli->config_file && config_load_file(cfg, cli->config_file, err) < 0) {
-		fprintf(stderr, "svcdns: %s\n", err);
-		return -1;
+	char reason[CONFIG_ERROR_MAX];
+	if (cli->forward_count == 0)
+		return 0;
+	cfg->forward_count = 0;
+	cfg->forward_from_resolv_conf = 0;
+	for (int i = 0; i < cli->forward_count; i++) {
+		if (strcmp(cli->forward[i], "resolv.conf") == 0) {
+			cfg->forward_from_resolv_conf = 1;
+		} else if (config_parse_upstream(cli->forward[i], &cfg->forward[cfg->forward_count++], reason) < 0) {
+			snprintf(err, CONFIG_ERROR_MAX, "--forward: %s", reason);
+			return -1;
+		}
 	}
-	if (apply_listen("--dns", cli->dns, cli->dns_count, cfg->dns, &cfg->dns_count, &cfg->dns_is_default) < 0 ||
-	    apply_listen("--register", cli->reg, cli->reg_count, cfg->reg, &cfg->reg_count, &cfg->reg_is_default) < 0)
+	return 0;
+}
+
+/* Builds the configuration: defaults, then the file, then the flags, which win.
+ * Used at start and again on every SIGHUP. */
+static int load_config(struct config *cfg, void *arg, char err[CONFIG_ERROR_MAX])
+{
+	const struct cli *cli = arg;
+	int is_default;
+	config_defaults(cfg);
+	if (cli->config_file && config_load_file(cfg, cli->config_file, err) < 0)
+		return -1;
+	if (apply_listen("--dns", cli->dns, cli->dns_count, cfg->dns, &cfg->dns_count, &cfg->dns_is_default, err) < 0 ||
+	    apply_listen("--register", cli->reg, cli->reg_count, cfg->reg, &cfg->reg_count, &cfg->reg_is_default, err) < 0 ||
+	    apply_forward(cli, cfg, err) < 0)
 		return -1;
 	if (cli->state)
 		snprintf(cfg->state_file, sizeof cfg->state_file, "%s", cli->state);
-	if (cli->forward_count) {
-		cfg->forward_count = 0;
-		cfg->forward_from_resolv_conf = 0;
-		for (int i = 0; i < cli->forward_count; i++) {
-			if (strcmp(cli->forward[i], "resolv.conf") == 0)
-				cfg->forward_from_resolv_conf = 1;
-			else if (config_parse_upstream(cli->forward[i], &cfg->forward[cfg->forward_count++], err) < 0) {
-				fprintf(stderr, "svcdns: --forward: %s\n", err);
-				return -1;
-			}
-		}
-	}
-	if (cli->http_count == 1 && strcmp(cli->http[0], "off") == 0) {
+	if (cli->http_count == 1 && strcmp(cli->http[0], "off") == 0)
 		cfg->http_count = 0;
-	} else {
-		int is_default;
-		if (apply_listen("--http", cli->http, cli->http_count, cfg->http, &cfg->http_count, &is_default) < 0)
-			return -1;
-	}
+	else if (apply_listen("--http", cli->http, cli->http_count, cfg->http, &cfg->http_count, &is_default, err) < 0)
+		return -1;
 	if (cli->domain && config_set_domain(cfg, cli->domain, err) < 0) {
-		fprintf(stderr, "svcdns: --domain: '%s': %s\n", cli->domain, err);
+		char reason[CONFIG_ERROR_MAX];
+		snprintf(reason, sizeof reason, "%s", err);
+		snprintf(err, CONFIG_ERROR_MAX, "--domain: '%s': %s", cli->domain, reason);
 		return -1;
 	}
 	if (cli->zones)
 		snprintf(cfg->zones_dir, sizeof cfg->zones_dir, "%s", cli->zones);
 	if (cli->log_level && log_level_parse(cli->log_level, &cfg->log_level) < 0) {
-		fprintf(stderr, "svcdns: --log-level: '%s': use debug, info, warn or error\n",
-			cli->log_level);
+		snprintf(err, CONFIG_ERROR_MAX, "--log-level: '%s': use debug, info, warn or error", cli->log_level);
 		return -1;
 	}
 	config_finish(cfg);
@@ -191,8 +197,9 @@ int main(int argc, char **argv)
 		return rc;
 
 	struct config cfg;
-	config_defaults(&cfg);
-	if (apply_cli(&cli, &cfg) < 0) {
+	char err[CONFIG_ERROR_MAX];
+	if (load_config(&cfg, &cli, err) < 0) {
+		fprintf(stderr, "svcdns: %s\n", err);
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
@@ -208,7 +215,7 @@ int main(int argc, char **argv)
 
 	struct server srv;
 	rc = EXIT_OK;
-	if (server_init(&srv, &cfg) < 0)
+	if (server_init(&srv, &cfg, load_config, &cli) < 0)
 		rc = EXIT_RUNTIME;
 	else if (server_run(&srv) < 0)
 		rc = EXIT_RUNTIME;

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_api.h"
+#include "forward.h"
 #include "log.h"
 #include "server.h"
 
@@ -18,10 +20,17 @@ int64_t monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int listen_socket_open(const struct listen_addr *addr, int type, const char *what)
 {
 	const char *proto = type == SOCK_DGRAM ? "udp" : "tcp";
-	const char *flag = strcmp(what, "dns") == 0 ? "--dns" : "--register";
+	const char *flag = strcmp(what, "dns") == 0 ? "--dns" : strcmp(what, "http") == 0 ? "--http" : "--register";
 	int fd = socket(addr->sa.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		log_error("%s: cannot open %s socket for %s: %s", what, proto, addr->text, strerror(errno));
@@ -63,8 +72,10 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
-	(void)sig; (void)what; (void)arg;
-	log_warn("received SIGHUP: reloading is not supported by this version; restart to apply changes");
+	(void)sig; (void)what;
+	log_info("received SIGHUP: reloading the configuration and zones");
+	if (server_reload(arg) < 0)
+		log_error("reload failed: still serving the previous configuration and zones");
 }
 
 static int load_static_instances(struct server *srv)
@@ -81,7 +92,7 @@ static int load_static_instances(struct server *srv)
 }
 
 /* Names must fit in 255 octets once the domain is appended. */
-static int check_static_names(const struct config *cfg)
+int check_static_names(const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		const struct instance_spec *s = &cfg->services[i];
@@ -94,7 +105,21 @@ static int check_static_names(const struct config *cfg)
 	return 0;
 }
 
-static int load_zones(struct zone_set *zones, const struct config *cfg)
+int resolve_forwarders(struct config *cfg)
+{
+	char err[CONFIG_ERROR_MAX];
+	if (!cfg->forward_from_resolv_conf)
+		return 0;
+	int n = config_forward_from_resolv_conf(cfg, "/etc/resolv.conf", err);
+	if (n < 0) {
+		log_error("forward: resolv.conf: %s", err);
+		return -1;
+	}
+	log_info("forward: %d upstream(s) from /etc/resolv.conf", n);
+	return 0;
+}
+
+int load_zones(struct zone_set *zones, const struct config *cfg)
 {
 	char err[ZONES_ERROR_MAX];
 	if (zones_load_dir(zones, cfg->zones_dir, cfg->domain, err) < 0) {
@@ -180,23 +205,19 @@ static int add_signal(struct server *srv, int slot, int sig, event_callback_fn f
 	return srv->signals[slot] && event_add(srv->signals[slot], NULL) == 0 ? 0 : -1;
 }
 
-int server_init(struct server *srv, struct config *cfg)
+int server_init(struct server *srv, struct config *cfg, config_loader load, void *load_arg)
 {
 	memset(srv, 0, sizeof *srv);
 	srv->cfg = cfg;
+	srv->load_config = load;
+	srv->load_arg = load_arg;
 	registry_init(&srv->registry, (uint32_t)time(NULL));
 	char err[STATE_ERROR_MAX];
 	if (check_static_names(cfg) < 0 || load_zones(&srv->zones, cfg) < 0 ||
 	    load_static_instances(srv) < 0)
 		return -1;
-	if (cfg->forward_from_resolv_conf) {
-		int n = config_forward_from_resolv_conf(cfg, "/etc/resolv.conf", err);
-		if (n < 0) {
-			log_error("forward: resolv.conf: %s", err);
-			return -1;
-		}
-		log_info("forward: %d upstream(s) from /etc/resolv.conf", n);
-	}
+	if (resolve_forwarders(cfg) < 0)
+		return -1;
 	if (registrar_init(&srv->registrar, &srv->registry, cfg, err) < 0) {
 		log_error("%s", err);
 		return -1;
@@ -212,6 +233,9 @@ int server_init(struct server *srv, struct config *cfg)
 		log_error("out of memory");
 		return -1;
 	}
+	srv->forwarder = forwarder_new(srv->base, cfg, &srv->responder.metrics);
+	if (!srv->forwarder)
+		return -1;
 	on_expiry_timer(-1, 0, srv);
 	signal(SIGPIPE, SIG_IGN);
 	if (add_signal(srv, 0, SIGTERM, on_stop_signal) < 0 ||
@@ -220,7 +244,11 @@ int server_init(struct server *srv, struct config *cfg)
 		log_error("cannot install signal handlers");
 		return -1;
 	}
-	return open_listeners(srv);
+	if (open_listeners(srv) < 0 || http_api_open(srv, &srv->http) < 0)
+		return -1;
+	if (srv->http)
+		registrar_set_listener(&srv->registrar, http_api_on_change, srv->http);
+	return 0;
 }
 
 int server_run(struct server *srv)
@@ -231,7 +259,10 @@ int server_run(struct server *srv)
 
 void server_free(struct server *srv)
 {
+	registrar_set_listener(&srv->registrar, NULL, NULL);
+	http_api_free(srv->http);
 	tcp_close_all(srv);
+	forwarder_free(srv->forwarder);  /* after the connections that cancel into it */
 	if (srv->commit_pending)
 		reg_commit_now(-1, 0, srv);  /* flush what the last turn acknowledged */
 	reg_close_all(srv);

@@ -18,10 +18,17 @@ struct reg_udp_listener;
 struct reg_tcp_listener;
 struct reg_conn;
 struct held_datagram;
+struct forwarder;
+struct http_api;
+
+/* Builds a fresh configuration the way start-up did (file and flags); for reloads. */
+typedef int (*config_loader)(struct config *cfg, void *arg, char err[CONFIG_ERROR_MAX]);
 
 struct server {
 	struct event_base *base;
-	struct config *cfg;               /* owned by main */
+	struct config *cfg;               /* owned by main; a reload replaces its contents */
+	config_loader load_config;
+	void *load_arg;
 	struct registry registry;
 	struct zone_set zones;
 	struct responder responder;
@@ -45,16 +52,26 @@ struct server {
 	struct event *commit_event;       /* the group commit, run once per loop turn */
 	int commit_pending;
 	struct event *expiry_event;       /* the lease sweep */
+	struct forwarder *forwarder;      /* queries for names outside our zones, sent upstream */
+	struct http_api *http;            /* the HTTP API; NULL with --http off */
 };
 
 /* Milliseconds of the monotonic clock: lease deadlines never jump with the wall clock. */
 int64_t monotonic_ms(void);
+/* Microseconds of the monotonic clock, for the answer latency histogram. */
+int64_t monotonic_us(void);
 /* Loads zones and static instances and opens every listener. On failure the error
  * has been logged and server_free() cleans up. */
-int server_init(struct server *srv, struct config *cfg);
+int server_init(struct server *srv, struct config *cfg, config_loader load, void *load_arg);
+/* Re-reads the configuration and zones (SIGHUP); on any error the old ones keep serving. */
+int server_reload(struct server *srv);
 /* Runs the event loop until SIGTERM or SIGINT. */
 int server_run(struct server *srv);
 void server_free(struct server *srv);
+/* Start-up steps that a reload repeats (server.c). */
+int check_static_names(const struct config *cfg);
+int load_zones(struct zone_set *zones, const struct config *cfg);
+int resolve_forwarders(struct config *cfg);
 /* Checks a configuration the way server_init would, without opening sockets. */
 int server_check_config(struct config *cfg);
 
@@ -66,7 +83,7 @@ struct tcp_listener *tcp_listener_open(struct server *srv, const struct listen_a
 void tcp_listener_free(struct tcp_listener *l);
 /* Closes every open DNS-over-TCP connection. */
 void tcp_close_all(struct server *srv);
-/* Opens a socket bound to addr for "dns" or "register", logging why not and what to do;
+/* Opens a socket bound to addr for "dns", "register" or "http", logging why not and what to do;
  * returns fd or -1. */
 int listen_socket_open(const struct listen_addr *addr, int type, const char *what);
 /* listen_reg.c */

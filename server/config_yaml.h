@@ -1,0 +1,53 @@
+/* config_yaml.h -- walking a libyaml document against key tables (private to config*.c).
+ *
+ * Every setter gets the node of its value; every error is written as
+ * "FILE:LINE: KEY: REASON" through cfg_fail(). */
+#ifndef SVCDNS_CONFIG_YAML_H
+#define SVCDNS_CONFIG_YAML_H
+
+#include <yaml.h>
+
+#include "config.h"
+
+struct yaml_ctx {
+	const char *path;
+	yaml_document_t *doc;
+	char *err;
+};
+
+typedef int (*key_setter)(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *value);
+
+struct key_rule {
+	const char *name;
+	key_setter set;
+};
+
+/* Writes "FILE:LINE: KEY: REASON" into the context's error buffer; returns -1. */
+int cfg_fail(struct yaml_ctx *y, yaml_node_t *node, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The text of a scalar node, or NULL for a list or mapping. */
+const char *cfg_scalar(yaml_node_t *node);
+int cfg_get_string(struct yaml_ctx *y, yaml_node_t *node, const char *key, const char **out);
+int cfg_get_uint(struct yaml_ctx *y, yaml_node_t *node, const char *key,
+	     unsigned long min, unsigned long max, unsigned long *out);
+int cfg_set_u32(struct yaml_ctx *y, const char *key, yaml_node_t *value, uint32_t *field,
+	    unsigned long min, unsigned long max);
+/* A domain name of LDH labels, into lowercase wire form. */
+int cfg_get_name(struct yaml_ctx *y, yaml_node_t *node, const char *key, uint8_t wire[DNAME_MAX_WIRE]);
+/* One LDH label, lowercased. */
+int cfg_get_label(struct yaml_ctx *y, yaml_node_t *v, const char *key, char out[DNAME_MAX_LABEL + 1]);
+int cfg_parse_ip(const char *text, int *family, uint8_t addr[16]);
+/* Calls fn for a scalar, or for every item of a sequence of scalars. */
+int cfg_for_each_item(struct yaml_ctx *y, yaml_node_t *value, const char *key,
+		  int (*fn)(struct yaml_ctx *, yaml_node_t *, const char *, void *), void *arg);
+/* Walks a mapping against a key table; unknown keys are errors. */
+int cfg_apply_mapping(struct yaml_ctx *y, yaml_node_t *map, const char *where,
+		  const struct key_rule *rules, void *target);
+
+/* config_lists.c: the list-valued keys */
+int set_services(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_keys(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+/* config.c */
+void config_free_keys(struct config *cfg);
+
+#endif

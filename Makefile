@@ -1,7 +1,7 @@
 # svcdns build. `make` builds bin/svcdns; `make test` installs test tools, builds the
 # normal and the sanitizer flavour, and runs every test against both.
 
-PKGS      := ldns libevent yaml-0.1 libcrypto
+PKGS      := ldns libevent yaml-0.1 libcrypto jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -40,10 +40,25 @@ endef
 $(eval $(call flavour,build/release,))
 $(eval $(call flavour,build/asan,$(SAN)))
 
+# Fuzz targets (libFuzzer, clang): the server's code under ASan+UBSan, fed by the fuzzer.
+FUZZ_CC    := clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS    := $(notdir $(FUZZ_SRCS:.c=))
+FUZZ_SECONDS ?= 60
+
+build/fuzz/obj/%.o: %.c $(wildcard server/*.h include/svcdns/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -Wno-unknown-warning-option -Wno-gnu-variable-sized-type-not-at-end $(PKG_CFLAGS) -c $< -o $@
+build/fuzz/libsvcdnsd.a: $(SERVER_SRCS:%.c=build/fuzz/obj/%.o)
+	@rm -f $@; ar rcs $@ $^
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lm
+
 UNITS = $(notdir $(UNIT_SRCS:.c=))
 TOOLS = $(notdir $(TOOL_SRCS:.c=))
 
-.PHONY: all deps test-deps run test check sanitize clean
+.PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all
 .SECONDARY:
 
 all: deps bin/svcdns bin/svcdnsctl lib/libsvcdns.a
@@ -70,16 +85,31 @@ asan-all: build/asan/svcdns build/asan/svcdnsctl $(UNITS:%=build/asan/tests/%) $
 run: all
 	bin/svcdns
 
-# Every test, once against the release build and once under ASan+UBSan.
+fuzz-all: $(FUZZERS:%=build/fuzz/%)
+
+# Every test, once against the release build and once under ASan+UBSan, plus a short
+# fixed run of every fuzz target over its corpus.
 test: test-deps
-	@$(MAKE) --no-print-directory release-all asan-all
+	@$(MAKE) --no-print-directory release-all asan-all fuzz-all
 	@tests/run-tests.sh build/release build/asan
+
+# Runs every fuzz target for FUZZ_SECONDS (default 60) each; new inputs that raise
+# coverage land in tests/fuzz/corpus/TARGET, crashes in tests/fuzz/crashes/.
+fuzz: test-deps
+	@$(MAKE) --no-print-directory fuzz-all
+	@for f in $(FUZZERS); do tests/fuzz/run-fuzzer.sh build/fuzz/$$f long $(FUZZ_SECONDS) || exit 1; done
 
 check: test
 
 sanitize: test-deps
 	@$(MAKE) --no-print-directory asan-all
 	@tests/run-tests.sh build/asan
+
+# svcdns against NSD, Knot DNS and a do-nothing responder, and registration load: about
+# 10 minutes; not part of `make test`. Options: scripts/bench --help, docs/benchmarks.md.
+.PHONY: bench
+bench: release-all
+	scripts/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf build bin lib

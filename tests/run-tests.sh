@@ -45,6 +45,13 @@ for flavour in "$@"; do
 	done
 done
 
+# Every fuzz target, a fixed number of executions over its seed corpus.
+for fuzzer in build/fuzz/fuzz_*; do
+	[ -x "$fuzzer" ] || continue
+	[ -n "$only" ] && [[ $(basename "$fuzzer") != *$only* ]] && continue
+	run_one fuzz "$(basename "$fuzzer")" tests/fuzz/run-fuzzer.sh "$fuzzer" short "${FUZZ_RUNS:-3000}"
+done
+
 echo
 for f in "${failures[@]+"${failures[@]}"}"; do echo "FAILED: $f"; done
 echo "$passed passed, $failed failed"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forward.h"
 #include "log.h"
 #include "server.h"
 
@@ -27,10 +28,13 @@ struct tcp_conn {
 	struct server *srv;
 	struct bufferevent *bev;
 	int closing;              /* the client finished sending: close once answers are out */
+	unsigned forwards_pending; /* queries the forwarder still answers on this connection */
 };
 
 static void conn_free(struct tcp_conn *c)
 {
+	if (c->forwards_pending)
+		forwarder_cancel_owner(c->srv->forwarder, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -40,6 +44,32 @@ static void conn_free(struct tcp_conn *c)
 	c->srv->tcp_connections--;
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/* Sends a forwarded query's answer.  It may overtake answers to earlier queries
+ * (RFC 7766 6.2.1.1); the client matches them by ID. */
+static void tcp_forward_reply(const struct forward_client *client, const uint8_t *answer,
+			      size_t len)
+{
+	struct tcp_conn *c = client->owner;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	uint8_t prefix[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+	c->forwards_pending--;
+	if (evbuffer_add(out, prefix, 2) < 0 || evbuffer_add(out, answer, len) < 0) {
+		log_warn("dns tcp: out of memory for an answer; closing the connection");
+		c->closing = 1;
+	}
+}
+
+/* Hands a query for a name outside our zones to the forwarder.  Returns 1 when it took
+ * the query (tcp_forward_reply answers later), 0 when the local REFUSED must go out. */
+static int tcp_forward(struct tcp_conn *c, const uint8_t *query, size_t len)
+{
+	struct forward_client client = { .reply = tcp_forward_reply, .owner = c, .transport = DNS_TCP };
+	if (forwarder_start(c->srv->forwarder, &client, query, len) < 0)
+		return 0;
+	c->forwards_pending++;
+	return 1;
 }
 
 static void answer_messages(struct tcp_conn *c)
@@ -54,11 +84,14 @@ static void answer_messages(struct tcp_conn *c)
 		if (evbuffer_get_length(in) < 2 + len)
 			return;
 		const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)(2 + len));
+		int64_t start_us = monotonic_us();
 		srv->responder.now_ms = monotonic_ms();
 		size_t alen = dns_query_process(&srv->responder, msg + 2, len, DNS_TCP,
 						srv->tcp_answer + 2, 65535);
+		metrics_observe_latency(&srv->responder.metrics, (double)(monotonic_us() - start_us));
+		int forwarded = alen > 0 && srv->responder.forward && tcp_forward(c, msg + 2, len);
 		evbuffer_drain(in, 2 + len);
-		if (alen == 0)
+		if (alen == 0 || forwarded)
 			continue;
 		srv->tcp_answer[0] = (uint8_t)(alen >> 8);
 		srv->tcp_answer[1] = (uint8_t)alen;
@@ -82,8 +115,9 @@ static void conn_writable(struct bufferevent *bev, void *arg)
 {
 	struct tcp_conn *c = arg;
 	if (c->closing) {
-		conn_free(c);
-		return;
+		if (c->forwards_pending == 0)
+			conn_free(c);
+		return;  /* forwarded answers still to come go out before the close */
 	}
 	/* The output drained: take up the queries that waited for room. */
 	answer_messages(c);
@@ -94,7 +128,8 @@ static void conn_writable(struct bufferevent *bev, void *arg)
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
-	if ((what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
+	if ((what & BEV_EVENT_EOF) &&
+	    (evbuffer_get_length(bufferevent_get_output(bev)) > 0 || c->forwards_pending)) {
 		c->closing = 1;  /* half-close: the answers still go out */
 		bufferevent_disable(bev, EV_READ);
 		return;

@@ -876,9 +876,13 @@ int state_append_remove(struct state *st, const char *service, const char *insta
 	return append_record(st, rec, encode_name_record(st, rec, RECORD_REMOVE, service, instance, 0));
 }
 
+/* A failed commit leaves the state clean as well as broken: the changes it covered
+ * are refused by the caller, a retry cannot make them durable, and a caller that
+ * commits only while dirty goes on to the compaction that repairs the file. */
 int state_commit(struct state *st)
 {
 	if (st->broken_errno) {
+		st->dirty = 0;
 		errno = st->broken_errno;
 		return -1;
 	}
@@ -889,6 +893,7 @@ int state_commit(struct state *st)
 		 * could succeed without them: trust nothing until a compaction. */
 		int saved = errno;
 		st->broken_errno = saved;
+		st->dirty = 0;
 		log_error("state %s: fdatasync: %s: refusing changes until a compaction rewrites "
 			  "the file", st->path, strerror(saved));
 		errno = saved;

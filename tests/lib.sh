@@ -51,12 +51,13 @@ _cleanup() {
 }
 trap _cleanup EXIT
 
-# free_port: a port free for both UDP and TCP on 127.0.0.1 (kernel-chosen).
+# free_port: a port no socket uses, below the kernel's range for client ports
+# (32768-60999): a client port in TIME_WAIT could not be bound by the server.
 free_port() {
 	local p
-	for _ in $(seq 1 50); do
-		p=$((20000 + RANDOM % 30000))
-		if ! ss -Hlnu "sport = :$p" | grep -q . && ! ss -Hlnt "sport = :$p" | grep -q .; then
+	for _ in $(seq 1 100); do
+		p=$((10000 + RANDOM % 22000))
+		if ! ss -Htuan "sport = :$p" | grep -q .; then
 			echo "$p"; return 0
 		fi
 	done
@@ -73,13 +74,15 @@ wait_for() {
 	done
 }
 
-# start_server ARGS...: runs svcdns with DNS on 127.0.0.1:$PORT and registration on
-# 127.0.0.1:$REGPORT plus the given extra flags, and waits until it answers SOA over UDP
-# and TCP. Sets PORT, REGPORT and SERVER_PID.
+# start_server ARGS...: runs svcdns with DNS on 127.0.0.1:$PORT, registration on
+# 127.0.0.1:$REGPORT and the HTTP API on 127.0.0.1:$HTTPPORT (never the shared default
+# 8054) plus the given extra flags, and waits until it answers SOA over UDP and TCP.
+# Sets PORT, REGPORT, HTTPPORT and SERVER_PID.
 start_server() {
 	PORT=${PORT:-$(free_port)}
 	REGPORT=${REGPORT:-$(free_port)}
-	"$SVCDNS_BIN" --dns "127.0.0.1:$PORT" --register "127.0.0.1:$REGPORT" --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
+	HTTPPORT=${HTTPPORT:-$(free_port)}
+	"$SVCDNS_BIN" --dns "127.0.0.1:$PORT" --register "127.0.0.1:$REGPORT" --http "127.0.0.1:$HTTPPORT" --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
 	SERVER_PID=$!
 	if ! wait_for 10 server_answers; then
 		echo "# svcdns did not come up on port $PORT"; tail -n 20 "$SERVER_LOG" | sed 's/^/#   /'

@@ -1,0 +1,28 @@
+/* http_api.h -- the HTTP API: the registry as JSON, a stream of changes, Prometheus
+ * metrics and a health check, served by libevent's evhttp on the --http addresses.
+ *
+ *   GET /v1/services        every service with its instances
+ *   GET /v1/services/NAME   one service (404 when unknown)
+ *   GET /v1/watch           one JSON line per change, for as long as the client stays
+ *                           (?renewals=0 leaves out the renewals)
+ *   GET /metrics            Prometheus text format 0.0.4
+ *   GET /healthz            "ok"
+ */
+#ifndef SVCDNS_HTTP_API_H
+#define SVCDNS_HTTP_API_H
+
+#include "registrar.h"
+
+struct server;
+struct http_api;
+
+/* Listens on every srv->cfg->http address. With none (--http off) *out is NULL and
+ * nothing listens. Returns 0, or -1 after logging which address failed and what to do. */
+int http_api_open(struct server *srv, struct http_api **out);
+/* Ends every watch stream, closes the listeners and frees everything (NULL is fine). */
+void http_api_free(struct http_api *api);
+/* The registrar's change listener (arg: the struct http_api): sends the change as one
+ * JSON line to every watcher. */
+void http_api_on_change(void *arg, enum reg_change change, const struct instance *inst);
+
+#endif

@@ -344,6 +344,17 @@ int registrar_commit(struct registrar *r)
 	return 0;
 }
 
+void registrar_maintain(struct registrar *r)
+{
+	/* After a failed write the journal refuses every change until a compaction has
+	 * rewritten it; no change means no commit, so the attempt must come from here. */
+	if (!r->state || !state_wants_compaction(r->state) || r->now_ms - r->last_compaction_try_ms < 5000)
+		return;
+	r->last_compaction_try_ms = r->now_ms;
+	if (state_compact(r->state, r->reg, r->wall_minus_mono_ms, journal_key_name, (void *)r->cfg) == 0)
+		log_info("state: %s rewritten; changes are accepted again", r->cfg->state_file);
+}
+
 unsigned registrar_remaining(const struct registrar *r, const struct instance *inst)
 {
 	if (!inst->expires_ms || inst->expires_ms <= r->now_ms)

@@ -32,6 +32,7 @@ struct registrar {
 	int64_t now_ms;               /* monotonic, set per batch by registrar_tick() */
 	int64_t wall_minus_mono_ms;   /* converts lease ends to wall-clock time for the journal */
 	uint64_t expired_total;
+	int64_t last_compaction_try_ms;
 	struct evbuffer *reply;       /* scratch for one request's reply (reg_proto.c) */
 	struct registration_metrics metrics;
 	reg_change_fn on_change;      /* told about every change, before a removal frees it */
@@ -71,6 +72,9 @@ size_t registrar_expire(struct registrar *r, size_t budget);
 int64_t registrar_next_expiry_ms(const struct registrar *r);
 /* Makes journaled changes durable (one fsync) and compacts when due; 0 or -1. */
 int registrar_commit(struct registrar *r);
+/* Periodic upkeep (the expiry timer): retries a compaction the journal asks for, which
+ * is how a state file recovers after a failed write (disk full). */
+void registrar_maintain(struct registrar *r);
 /* True when changes wait for registrar_commit(). */
 int registrar_dirty(const struct registrar *r);
 /* Seconds left of an instance's lease (0 for static instances). */

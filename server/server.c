@@ -192,6 +192,7 @@ static void on_expiry_timer(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	registrar_tick(&srv->registrar);
 	registrar_expire(&srv->registrar, EXPIRY_BUDGET);
+	registrar_maintain(&srv->registrar);
 	int64_t next = registrar_next_expiry_ms(&srv->registrar);
 	struct timeval tv = { 0, EXPIRY_INTERVAL_MS * 1000 };
 	if (next == 0)
@@ -238,6 +239,7 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		return -1;
 	on_expiry_timer(-1, 0, srv);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);  /* a file-size limit must fail the write (ERR 503), not kill us */
 	if (add_signal(srv, 0, SIGTERM, on_stop_signal) < 0 ||
 	    add_signal(srv, 1, SIGINT, on_stop_signal) < 0 ||
 	    add_signal(srv, 2, SIGHUP, on_sighup) < 0) {

@@ -70,6 +70,14 @@ if mount -t tmpfs -o size=64k tmpfs "$TINY"; then
 	check "some registrations fitted before ($ok_count)" test "$ok_count" -gt 10
 	is "$(printf 'LIST full\n' | reg_tcp | tail -1)" "OK $ok_count" "exactly the acknowledged registrations are live"
 	is "$(rcode full.svc.internal A)" "NOERROR" "queries are still answered"
+	# Room again: the journal is rewritten and changes are accepted again.
+	mount -o remount,size=4m "$TINY"
+	check "registrations are accepted again once there is room" \
+		wait_for 12 bash -c "printf 'REGISTER again a1 10.9.9.1 80 ttl=300\n' | /usr/bin/python3 $TESTS_DIR/tools/reg_send.py tcp 127.0.0.1 $REGPORT | grep -q '^OK'"
+	stop_server
+	start_server --state "$TINY/state.db" --zones "$WORK/none" || exit 1
+	is "$(printf 'LIST full\n' | reg_tcp | tail -1)" "OK $ok_count" "after a restart: every acknowledged registration, nothing else"
+	is "$(qs a1.again.svc.internal A)" "10.9.9.1" "and the one accepted after the recovery"
 	stop_server
 else
 	ok 1 "cannot mount a small tmpfs to fill up"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "keepalive.h"
+#include "watch.h"
 #include "svcdns/client.h"
 #include "version.h"
 
@@ -33,10 +34,13 @@ static const char usage_text[] =
 	"  deregister SERVICE INSTANCE\n"
 	"  list [SERVICE]         print the server's instance lines\n"
 	"  ping\n"
+	"  watch                  follow registrations, renewals, expiries as JSON lines (HTTP API)\n"
 	"\n"
 	"  --server HOST:PORT     registration listener; IPv6 as [::1]:8053\n"
 	"                         (default $SVCDNS_SERVER, else " DEFAULT_SERVER ")\n"
 	"  --tcp                  use TCP instead of UDP\n"
+	"  --http HOST:PORT       the HTTP API, for watch (default $SVCDNS_HTTP, else "
+	SVCDNSCTL_HTTP_DEFAULT ")\n"
 	"  --key NAME:SECRET      sign requests with this key (default $SVCDNS_KEY)\n"
 	"  --key-file FILE        read NAME:SECRET from the first line of FILE\n"
 	"  --keepalive            stay in the foreground: renew at a third of the lease,\n"
@@ -47,7 +51,7 @@ static const char usage_text[] =
 	"Exit status: 0 OK, 1 ERR reply or server unreachable, 2 usage error.\n";
 
 enum option_id {
-	OPT_SERVER = 256, OPT_TCP, OPT_KEY, OPT_KEY_FILE, OPT_TTL, OPT_PROTO, OPT_PRIORITY,
+	OPT_SERVER = 256, OPT_TCP, OPT_KEY, OPT_KEY_FILE, OPT_HTTP, OPT_TTL, OPT_PROTO, OPT_PRIORITY,
 	OPT_WEIGHT, OPT_TXT, OPT_KEEPALIVE, OPT_HELP, OPT_VERSION,
 };
 
@@ -56,6 +60,7 @@ static const struct option long_options[] = {
 	{ "tcp", no_argument, NULL, OPT_TCP },
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+	{ "http", required_argument, NULL, OPT_HTTP },
 	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "proto", required_argument, NULL, OPT_PROTO },
 	{ "priority", required_argument, NULL, OPT_PRIORITY },
@@ -73,6 +78,7 @@ struct command_line {
 	int tcp;
 	const char *key;                  /* NAME:SECRET from --key */
 	const char *key_file;
+	const char *http;                 /* the HTTP API, for watch */
 	struct svcdns_instance inst;      /* register's fields; renew's ttl */
 	unsigned command_options;         /* option_bit()s of the command options given */
 	int keepalive;
@@ -131,6 +137,9 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 		switch (opt) {
 		case OPT_SERVER:
 			cl->server = optarg;
+			break;
+		case OPT_HTTP:
+			cl->http = optarg;
 			break;
 		case OPT_TCP:
 			cl->tcp = 1;
@@ -406,6 +415,7 @@ static const struct command commands[] = {
 	{ "deregister", command_deregister, { 0 } },
 	{ "list", command_list, { 0 } },
 	{ "ping", command_ping, { 0 } },
+	{ "watch", NULL, { 0 } },     /* talks HTTP, not the registration protocol: see main */
 };
 
 static int command_takes(const struct command *command, int option_id)
@@ -426,7 +436,7 @@ int main(int argc, char **argv)
 	if (status != -1)
 		goto out;
 	if (cl.arg_count == 0) {
-		status = usage_error("no command given (register, renew, deregister, list, ping)");
+		status = usage_error("no command given (register, renew, deregister, list, ping, watch)");
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -443,6 +453,15 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (command->run == NULL) {
+		const char *http = cl.http ? cl.http : getenv("SVCDNS_HTTP");
+		if (cl.arg_count != 1) {
+			status = usage_error("watch takes no operands");
+			goto out;
+		}
+		status = svcdnsctl_watch(http && *http ? http : SVCDNSCTL_HTTP_DEFAULT, stdout);
+		goto out;
+	}
 	const char *server = cl.server;
 	if (server == NULL)
 		server = getenv("SVCDNS_SERVER");

@@ -31,6 +31,11 @@ void config_defaults(struct config *cfg)
 	cfg->soa.minimum = 5;
 	cfg->tcp_idle_timeout = 10;
 	cfg->tcp_max_connections = 512;
+	cfg->tcp_max_connections_per_client = 64;
+	cfg->rrl_rate = 0;
+	cfg->rrl_slip = 2;
+	cfg->rrl_ipv4_prefix = 24;
+	cfg->rrl_ipv6_prefix = 56;
 	config_parse_listen("0.0.0.0:8053", &cfg->reg[0], err);
 	config_parse_listen("[::]:8053", &cfg->reg[1], err);
 	cfg->reg_count = 2;
@@ -158,6 +163,7 @@ void config_free(struct config *cfg)
 	cfg->answer_limits = NULL;
 	cfg->answer_limit_count = 0;
 	cidr_list_free(&cfg->allow_from);
+	cidr_list_free(&cfg->allow_query);
 	cidr_list_free(&cfg->rate_limit_exempt);
 }
 

@@ -59,6 +59,11 @@ struct config {
 	} soa;
 	uint32_t tcp_idle_timeout;        /* seconds */
 	uint32_t tcp_max_connections;
+	uint32_t tcp_max_connections_per_client;
+	struct cidr_list allow_query;     /* who may query; empty: everyone */
+	uint32_t rrl_rate;                /* UDP answers per second per client network; 0: off */
+	uint32_t rrl_slip;                /* every n-th limited answer is sent truncated; 0: none */
+	uint32_t rrl_ipv4_prefix, rrl_ipv6_prefix;
 	struct instance_spec *services;   /* static instances, owned */
 	size_t service_count;
 

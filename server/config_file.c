@@ -97,6 +97,30 @@ static int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, st
 	return cfg_for_each_item(y, v, key, add_cidr, list);
 }
 
+static int set_allow_query(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_cidr_list(y, v, k, &((struct config *)t)->allow_query);
+}
+static int set_tcp_per_client(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return cfg_set_u32(y, k, v, &((struct config *)t)->tcp_max_connections_per_client, 1, 1000000);
+}
+static int set_rrl_rate(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return cfg_set_u32(y, k, v, &((struct config *)t)->rrl_rate, 0, 10000000);
+}
+static int set_rrl_slip(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return cfg_set_u32(y, k, v, &((struct config *)t)->rrl_slip, 0, 100);
+}
+static int set_rrl_v4(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return cfg_set_u32(y, k, v, &((struct config *)t)->rrl_ipv4_prefix, 8, 32);
+}
+static int set_rrl_v6(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return cfg_set_u32(y, k, v, &((struct config *)t)->rrl_ipv6_prefix, 16, 128);
+}
 static int set_allow_from(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
 	return set_cidr_list(y, v, k, &((struct config *)t)->allow_from);
@@ -376,6 +400,12 @@ static const struct key_rule top_rules[] = {
 	{ "bare-names", set_bare_names },
 	{ "answer-limit", set_answer_limit },
 	{ "answer-limits", set_answer_limits },
+	{ "allow-query", set_allow_query },
+	{ "tcp-max-connections-per-client", set_tcp_per_client },
+	{ "rrl-rate", set_rrl_rate },
+	{ "rrl-slip", set_rrl_slip },
+	{ "rrl-ipv4-prefix", set_rrl_v4 },
+	{ "rrl-ipv6-prefix", set_rrl_v6 },
 	{ NULL, NULL },
 };
 

@@ -155,7 +155,9 @@ static size_t dns_query_answer(struct responder *r, const uint8_t *packet, size_
 
 	memset(a.item_count, 0, sizeof a.item_count);
 	a.authoritative = 0;
-	if (q.has_edns && q.edns_version != 0)
+	if (r->refuse_query)
+		a.rcode = RCODE_REFUSED;
+	else if (q.has_edns && q.edns_version != 0)
 		a.rcode = RCODE_BADVERS;
 	else if (is_meta_type(q.qtype))
 		a.rcode = RCODE_FORMERR;
@@ -165,6 +167,19 @@ static size_t dns_query_answer(struct responder *r, const uint8_t *packet, size_
 		dns_answer_collect(r, &q, &a);
 	r->last_rcode = a.rcode;
 	return dns_answer_encode(r, &q, &a, out, answer_limit(r, &q, out_cap));
+}
+
+size_t dns_answer_truncate(uint8_t *answer, size_t len)
+{
+	size_t end = DNS_HEADER_SIZE;
+	if (get_u16(answer + 4) == 1) {
+		if (dname_skip(answer, len, &end) < 0 || end + 4 > len)
+			return DNS_HEADER_SIZE;
+		end += 4;
+	}
+	answer[2] |= 0x02;
+	memset(answer + 6, 0, 6);
+	return end;
 }
 
 size_t dns_query_process(struct responder *r, const uint8_t *packet, size_t len,

@@ -28,6 +28,7 @@ struct responder {
 	int forward;                  /* the last query is for upstream: it got REFUSED, which
 					 the listener sends only when it cannot forward */
 	uint8_t last_rcode;           /* full rcode of the last answer (BADVERS is 16) */
+	int refuse_query;             /* set by the listener: the client is not in allow-query */
 	struct dns_metrics metrics;
 };
 
@@ -47,6 +48,8 @@ struct dns_query {
 	enum dns_transport transport;
 };
 
+/* Cuts an answer down to header and question with TC set (RRL slip); returns its length. */
+size_t dns_answer_truncate(uint8_t *answer, size_t len);
 /* Sets up a responder over the given data; returns 0 or -1. */
 int responder_init(struct responder *r, const struct config *cfg, const struct registry *reg,
 		   const struct zone_set *zones);

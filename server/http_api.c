@@ -29,7 +29,8 @@
 #define HTTP_MAX_HEADERS (16 * 1024)
 #define HTTP_MAX_BODY 4096               /* no endpoint takes a body */
 #define WATCH_WRITE_TIMEOUT_S 60         /* a watcher that takes nothing for this long is dropped */
-#define WATCH_BACKLOG_MAX (1024 * 1024)  /* unsent bytes at which a watcher is dropped */
+#define WATCH_BACKLOG_MAX (16 * 1024 * 1024) /* unsent bytes at which a watcher is dropped */
+#define WATCH_WRITE_MAX (1024 * 1024)    /* per write: a watcher that reads keeps up with bursts */
 
 struct watcher {
 	struct watcher *prev, *next;     /* in http_api.watchers */
@@ -342,9 +343,14 @@ static void serve_watch(struct http_api *api, struct evhttp_request *req, const 
 	evhttp_send_reply_start(req, HTTP_OK, NULL);
 	/* A watch is silent while nothing changes, so no read timeout; the write timeout stays
 	 * to drop a client that stopped taking what we send. */
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
 	struct timeval write_timeout = { WATCH_WRITE_TIMEOUT_S, 0 };
-	if (bufferevent_set_timeouts(evhttp_connection_get_bufferevent(conn), NULL, &write_timeout) < 0)
+	if (bufferevent_set_timeouts(bev, NULL, &write_timeout) < 0)
 		log_warn("http: cannot clear the read timeout of a watcher; it may be dropped when idle");
+	/* libevent writes 16 KiB per turn by default, less than one turn of pipelined
+	 * registrations produces: a watcher that reads would still fall behind and be dropped. */
+	if (bufferevent_set_max_single_write(bev, WATCH_WRITE_MAX) < 0)
+		log_warn("http: cannot raise a watcher's write size; bursts may drop it");
 	w->api = api;
 	w->req = req;
 	w->conn = conn;
@@ -391,10 +397,10 @@ static json_t *change_json(const struct registrar *r, enum reg_change change,
 			 "time", when);
 }
 
-/* Closes the connection of a watcher that stopped reading; its close callback frees it. */
+/* Closes the connection of a watcher that fell behind; its close callback frees it. */
 static void drop_watcher(struct watcher *w, size_t unsent)
 {
-	log_warn("http: dropping a watcher that stopped reading (%zu bytes unsent)", unsent);
+	log_warn("http: disconnecting a watcher that fell behind (%zu bytes unsent)", unsent);
 	evhttp_connection_free(w->conn);
 }
 

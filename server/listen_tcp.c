@@ -28,6 +28,8 @@ struct tcp_conn {
 	struct server *srv;
 	struct bufferevent *bev;
 	int closing;              /* the client finished sending: close once answers are out */
+	int refused;              /* the client is not in allow-query: every answer is REFUSED */
+	struct sockaddr_storage peer;
 	unsigned forwards_pending; /* queries the forwarder still answers on this connection */
 };
 
@@ -42,6 +44,7 @@ static void conn_free(struct tcp_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->srv->tcp_connections--;
+	dns_guard_tcp_close(&c->srv->guard, (struct sockaddr *)&c->peer);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -86,6 +89,7 @@ static void answer_messages(struct tcp_conn *c)
 		const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)(2 + len));
 		int64_t start_us = monotonic_us();
 		srv->responder.now_ms = monotonic_ms();
+		srv->responder.refuse_query = c->refused;
 		size_t alen = dns_query_process(&srv->responder, msg + 2, len, DNS_TCP,
 						srv->tcp_answer + 2, 65535);
 		metrics_observe_latency(&srv->responder.metrics, (double)(monotonic_us() - start_us));
@@ -142,7 +146,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 static void accept_conn(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 			int salen, void *arg)
 {
-	(void)lev; (void)sa; (void)salen;
+	(void)lev;
 	struct tcp_listener *l = arg;
 	struct server *srv = l->srv;
 	if (srv->tcp_connections >= srv->cfg->tcp_max_connections) {
@@ -151,18 +155,24 @@ static void accept_conn(struct evconnlistener *lev, evutil_socket_t fd, struct s
 		close(fd);
 		return;
 	}
-	struct tcp_conn *c = calloc(1, sizeof *c);
-	if (!c) {
+	if (dns_guard_tcp_open(&srv->guard, srv->cfg, sa) < 0) {
+		log_debug("dns tcp: a client is at tcp-max-connections-per-client (%u); refusing one",
+			  srv->cfg->tcp_max_connections_per_client);
 		close(fd);
 		return;
 	}
-	c->srv = srv;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
+	struct tcp_conn *c = calloc(1, sizeof *c);
+	if (c)
+		c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c || !c->bev) {
+		dns_guard_tcp_close(&srv->guard, sa);
 		close(fd);
 		free(c);
 		return;
 	}
+	c->srv = srv;
+	memcpy(&c->peer, sa, (size_t)salen < sizeof c->peer ? (size_t)salen : sizeof c->peer);
+	c->refused = !dns_guard_may_query(srv->cfg, sa);
 	srv->tcp_connections++;
 	c->next = srv->tcp_conns;
 	if (c->next)

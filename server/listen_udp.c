@@ -146,10 +146,17 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 			if (qh->msg_flags & MSG_TRUNC)
 				continue;
 			uint8_t *answer = l->answers + (size_t)replies * l->answer_size;
+			const struct sockaddr *client = (const struct sockaddr *)&l->slots[i].peer;
+			r->refuse_query = !dns_guard_may_query(l->srv->cfg, client);
 			size_t len = dns_query_process(r, l->slots[i].query, l->in[i].msg_len, DNS_UDP,
 						       answer, l->answer_size);
 			if (len == 0)
 				continue;
+			enum rrl_verdict verdict = dns_guard_udp_answer(&l->srv->guard, l->srv->cfg, client, r->now_ms);
+			if (verdict == RRL_DROP)
+				continue;
+			if (verdict == RRL_SLIP)
+				len = dns_answer_truncate(answer, len);
 			if (r->forward && udp_forward(l, &l->slots[i], qh, l->in[i].msg_len))
 				continue;
 			struct udp_slot *s = &l->slots[i];

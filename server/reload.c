@@ -129,6 +129,7 @@ int server_reload(struct server *srv)
 	srv->zones = zones;
 	struct key_remap remap = { &old, srv->cfg };
 	registry_foreach(&srv->registry, remap_owner, &remap);
+	dns_guard_configure(&srv->guard, srv->cfg);
 	srv->registrar.rate.rate = srv->cfg->rate_limit;
 	srv->registrar.rate.burst = srv->cfg->rate_burst;
 	log_set_level(srv->cfg->log_level);

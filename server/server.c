@@ -226,6 +226,7 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 	log_info("loaded %zu zone file(s) from %s and %zu static instance(s)",
 		 srv->zones.zone_count, cfg->zones_dir, cfg->service_count);
 	responder_init(&srv->responder, cfg, &srv->registry, &srv->zones);
+	dns_guard_init(&srv->guard, cfg);
 	srv->tcp_answer = malloc(2 + 65535);
 	srv->base = event_base_new();
 	if (!srv->tcp_answer || !srv->base ||
@@ -287,6 +288,7 @@ void server_free(struct server *srv)
 		event_base_free(srv->base);
 	free(srv->tcp_answer);
 	responder_free(&srv->responder);
+	dns_guard_free(&srv->guard);
 	registrar_free(&srv->registrar);
 	zones_free(&srv->zones);
 	registry_free(&srv->registry);

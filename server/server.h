@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dns_guard.h"
 #include "dns_query.h"
 #include "registrar.h"
 #include "registry.h"
@@ -32,6 +33,7 @@ struct server {
 	struct registry registry;
 	struct zone_set zones;
 	struct responder responder;
+	struct dns_guard guard;           /* allow-query, RRL, TCP connections per client */
 	struct udp_listener *udp[CONFIG_MAX_LISTEN];
 	int udp_count;
 	struct tcp_listener *tcp[CONFIG_MAX_LISTEN];

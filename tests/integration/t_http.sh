@@ -203,11 +203,12 @@ fi
 
 # --- start-up errors and --http off ------------------------------------------------------
 # start_direct ARGS...: runs svcdns with exactly these flags (start_server adds --http),
-# trying fresh ports up to three times: tests running alongside may take a free port first.
+# registration on $DIRECT_REGPORT, trying fresh ports up to three times: tests running
+# alongside may take a free port first.
 start_direct() {
 	for _ in 1 2 3; do
-		PORT=$(free_port)
-		"$SVCDNS_BIN" --dns "127.0.0.1:$PORT" --register "127.0.0.1:$(free_port)" --zones "$WORK/none" \
+		PORT=$(free_port) DIRECT_REGPORT=$(free_port)
+		"$SVCDNS_BIN" --dns "127.0.0.1:$PORT" --register "127.0.0.1:$DIRECT_REGPORT" --zones "$WORK/none" \
 			--log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
 		SERVER_PID=$!
 		wait_for 10 server_answers && return 0
@@ -240,6 +241,61 @@ stop_server
 printf 'http: off\n' >"$WORK/off.yml"
 check "http: off in the config: server starts" start_direct --config "$WORK/off.yml"
 is "$(ss -Hltnp | grep -c "pid=$SERVER_PID,")" "2" "http: off: only the DNS and registration TCP ports listen"
+stop_server
+
+# --- a watcher that stops reading --------------------------------------------------------
+# It is disconnected once 16 MiB wait for it: 120,000 renewals of long names are about
+# 28 MB of events, more than that plus the socket buffers. A ?renewals=0 watcher is spared
+# and still gets the next change.
+storm_port=$(free_port)
+check "server for the renewal storm starts" start_direct --http "127.0.0.1:$storm_port"
+curl -sN "http://127.0.0.1:$storm_port/v1/watch?renewals=0" >"$WORK/storm_quiet.out" 2>/dev/null &
+on_exit "kill $!"
+API="http://127.0.0.1:$storm_port"
+check "quiet watcher connected" wait_for 5 metric_is svcdns_http_watchers 1
+cat >"$WORK/storm.py" <<'PY'
+import socket, sys, threading
+http, reg = int(sys.argv[1]), int(sys.argv[2])
+service, instance = "s" * 63, "i" * 63
+watcher = socket.socket()
+watcher.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+watcher.connect(("127.0.0.1", http))
+watcher.sendall(b"GET /v1/watch HTTP/1.0\r\n\r\n")
+watcher.recv(1)  # the stream has started; from now on this watcher reads nothing
+r = socket.create_connection(("127.0.0.1", reg))
+replies = []
+def read_replies():  # concurrently, so neither side waits on a full buffer
+    n = 0
+    while True:
+        data = r.recv(65536)
+        if not data:
+            break
+        n += data.count(b"\n")
+    replies.append(n)
+reader = threading.Thread(target=read_replies)
+reader.start()
+renew = ("RENEW %s %s ttl=600\n" % (service, instance)).encode()
+r.sendall(("REGISTER %s %s 10.0.4.1 80 ttl=600\n" % (service, instance)).encode() + renew * 120000 +
+          b"REGISTER after a1 10.0.4.2 80\n")
+r.shutdown(socket.SHUT_WR)
+reader.join()
+print("replies", replies[0])
+watcher.settimeout(10)
+try:
+    while watcher.recv(65536):
+        pass
+    print("watcher closed")
+except socket.timeout:
+    print("watcher still open")
+PY
+/usr/bin/python3 "$WORK/storm.py" "$storm_port" "$DIRECT_REGPORT" >"$WORK/storm.out" 2>&1
+like "$(cat "$WORK/storm.out")" $'^replies 120002\nwatcher closed' "the watcher that stopped reading is disconnected"
+check "the drop is logged" grep -q "disconnecting a watcher that fell behind" "$SERVER_LOG"
+check "watchers gauge back to 1" wait_for 5 metric_is svcdns_http_watchers 1
+check "the ?renewals=0 watcher still streams" wait_for 5 grep -q '"instance":"a1"' "$WORK/storm_quiet.out"
+no_renewals() { ! grep -q '"event":"renewed"' "$1"; }
+check "and got no renewals" no_renewals "$WORK/storm_quiet.out"
+is "$(get /healthz)" "ok" "server fine after the storm"
 stop_server
 
 check "--http off: server starts" start_direct --http off

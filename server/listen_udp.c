@@ -195,10 +195,15 @@ struct udp_listener *udp_listener_open(struct server *srv, const struct listen_a
 	int fd = listen_socket_open(addr, SOCK_DGRAM, "dns");
 	if (fd < 0)
 		return NULL;
+	/* Only a wildcard socket needs to learn each query's destination address; on a
+	 * socket bound to one address the kernel already answers from it, and the control
+	 * messages would cost every packet. */
 	int on = 1;
-	if (addr->sa.ss_family == AF_INET)
+	if (addr->sa.ss_family == AF_INET &&
+	    ((const struct sockaddr_in *)&addr->sa)->sin_addr.s_addr == htonl(INADDR_ANY))
 		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
-	else
+	else if (addr->sa.ss_family == AF_INET6 &&
+		 IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&addr->sa)->sin6_addr))
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
 	struct udp_listener *l = calloc(1, sizeof *l);
 	if (!l)

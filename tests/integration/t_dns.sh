@@ -125,3 +125,16 @@ like "$out" "status: NXDOMAIN" "kdig NXDOMAIN over UDP"
 
 # --- SOA serial follows the table; server still alive -----------------------------------
 check "server still running" kill -0 "$SERVER_PID"
+
+# --- a wildcard listener answers from the address each query was sent to --------------
+stop_server
+WILD=$(free_port)
+"$SVCDNS_BIN" --dns "0.0.0.0:$WILD" --register "127.0.0.1:$(free_port)" --http off \
+	--config "$WORK/svcdns.yml" --zones "$WORK/zones" >>"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+PORT=$WILD
+wait_for 10 server_answers
+out=$(dig @127.0.0.2 -p "$WILD" +time=2 +tries=1 +norec db-1.db.svc.internal A 2>&1)
+like "$out" "status: NOERROR" "wildcard listener answers a query sent to 127.0.0.2"
+check "the reply comes from 127.0.0.2, the address asked" bash -c '! grep -q "unexpected source" <<<"$1"' _ "$out"
+like "$out" "SERVER: 127.0.0.2#$WILD" "dig accepted the reply from 127.0.0.2"

@@ -171,7 +171,7 @@ static struct service *get_service(struct registry *reg, const char *name)
 	struct service *svc = registry_find_service(reg, label);
 	if (svc)
 		return svc;
-	svc = calloc(1, sizeof *svc);
+	svc = calloc(1, sizeof *svc + label[0] + 1u);
 	if (!svc)
 		return NULL;
 	make_label(svc->wire_label, name);
@@ -253,7 +253,9 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 	struct service *svc = get_service(reg, spec->service);
 	if (!svc)
 		return REGISTRY_PUT_NOMEM;
-	inst = calloc(1, sizeof *inst);
+	/* The key is the instance's only variable-sized part: allocated to fit, it keeps
+	 * an instance near 160 bytes instead of reserving two full labels. */
+	inst = calloc(1, sizeof *inst + strlen(spec->instance) + strlen(spec->service) + 2);
 	if (!inst)
 		goto fail;
 	size_t n = make_label(inst->wire_key, spec->instance);

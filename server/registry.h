@@ -38,8 +38,6 @@ struct instance {
 	struct service *service;
 	size_t slot;              /* index in service->instances */
 	size_t lease_slot;        /* position in the lease timer, owned by lease.c */
-	uint8_t wire_key[2 * (DNAME_MAX_LABEL + 1)]; /* "\len instance \len service", no root */
-	uint8_t wire_key_len;
 	int family;
 	uint8_t addr[16];
 	uint16_t port, priority, weight;
@@ -50,15 +48,17 @@ struct instance {
 	uint16_t txt_len;
 	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
 	struct instance *next_same_address; /* other instances at this address (PTR) */
+	uint8_t wire_key_len;
+	uint8_t wire_key[];       /* "\len instance \len service", no root: sized to fit */
 };
 
 struct service {
 	struct hnode node;        /* in registry.services, keyed by wire_label */
-	uint8_t wire_label[DNAME_MAX_LABEL + 1];  /* "\len name" */
 	struct instance **instances;
 	size_t count, capacity;
 	unsigned proto_count[2];  /* instances per enum instance_proto */
 	unsigned family_count[2]; /* [0] IPv4, [1] IPv6 */
+	uint8_t wire_label[];     /* "\len name", sized to fit */
 };
 
 enum registry_event { REGISTRY_ADDED, REGISTRY_UPDATED, REGISTRY_REMOVED };

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "keepalive.h"
+#include "transport.h"
 
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 5000
@@ -58,22 +59,7 @@ static int64_t monotonic_ms(void)
  * time is up. A poll() that fails for good also means stop: looping on it would spin. */
 static int wait_for_stop(int stop_fd, int64_t wait_ms)
 {
-	int64_t deadline = monotonic_ms() + wait_ms;
-	for (;;) {
-		int64_t left = deadline - monotonic_ms();
-		if (left < 0)
-			left = 0;
-		if (left > INT_MAX)
-			left = INT_MAX;
-		struct pollfd p = { .fd = stop_fd, .events = POLLIN };
-		int n = poll(&p, 1, (int)left);
-		if (n > 0)
-			return 1;
-		if (n == 0)
-			return 0;
-		if (errno != EINTR)
-			return 1;
-	}
+	return wait_ready(stop_fd, POLLIN, monotonic_ms() + wait_ms) != 0;
 }
 
 /* Renewing at a third of the lease leaves two more chances before it runs out. */

@@ -38,7 +38,7 @@ static int64_t monotonic_ms(void)
 
 /* Waits until fd has one of events or deadline_ms passes, waiting on through EINTR.
  * Returns 1 when ready, 0 on timeout, -1 when poll fails. */
-static int wait_ready(int fd, short events, int64_t deadline_ms)
+int wait_ready(int fd, short events, int64_t deadline_ms)
 {
 	for (;;) {
 		int64_t left = deadline_ms - monotonic_ms();

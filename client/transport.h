@@ -46,4 +46,8 @@ int transport_send(struct transport *t, const char *data, size_t len, unsigned t
  * (the server closed or refused, a read failed, or a datagram ended without the line). */
 int transport_next_line(struct transport *t, unsigned timeout_ms, char **line);
 
+/* Waits until fd has one of events or deadline_ms (monotonic) passes, through EINTR.
+ * Returns 1 when ready, 0 on timeout, -1 when poll fails. */
+int wait_ready(int fd, short events, int64_t deadline_ms);
+
 #endif

@@ -1,0 +1,36 @@
+/* http_internal.h -- what the HTTP API's files share (private to http_*.c).
+ *
+ * http_api.c is the server (listeners, routing, replies, the registry as JSON);
+ * http_watch.c streams changes on /v1/watch; http_metrics.c writes /metrics. */
+#ifndef SVCDNS_HTTP_INTERNAL_H
+#define SVCDNS_HTTP_INTERNAL_H
+
+#include <event2/http.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct server;
+struct watcher;
+
+struct http_api {
+	struct server *srv;
+	struct evhttp *http;
+	struct watcher *watchers;        /* newest first; http_watch.c keeps the list */
+	size_t watcher_count;
+	struct evbuffer *line;           /* scratch: one event line on its way to a watcher */
+};
+
+/* Sends body with a content type; a NULL body means we ran out of memory building it. */
+void http_send_body(struct evhttp_request *req, int code, const char *content_type,
+		    struct evbuffer *body);
+/* Sends {"error": message} as JSON. */
+void http_send_error(struct evhttp_request *req, int code, const char *message);
+/* A DNS label in wire form ("\len name") as a JSON string. */
+json_t *http_label_json(const uint8_t *label);
+
+/* Route handlers: rest is what follows the route's path (empty for exact routes). */
+void http_watch_serve(struct http_api *api, struct evhttp_request *req, const char *rest);
+void http_metrics_serve(struct http_api *api, struct evhttp_request *req, const char *rest);
+
+#endif

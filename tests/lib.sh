@@ -84,7 +84,7 @@ start_server() {
 	HTTPPORT=${HTTPPORT:-$(free_port)}
 	"$SVCDNS_BIN" --dns "127.0.0.1:$PORT" --register "127.0.0.1:$REGPORT" --http "127.0.0.1:$HTTPPORT" --log-level debug "$@" >>"$SERVER_LOG" 2>&1 &
 	SERVER_PID=$!
-	if ! wait_for 10 server_answers; then
+	if ! wait_for "${SVCDNS_START_TIMEOUT:-10}" server_answers; then   # make valgrind raises it
 		echo "# svcdns did not come up on port $PORT"; tail -n 20 "$SERVER_LOG" | sed 's/^/#   /'
 		return 1
 	fi

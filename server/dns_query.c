@@ -66,10 +66,12 @@ static enum parse_result parse_additional(struct dns_query *q, size_t off, uint1
 
 static enum parse_result parse_query(struct dns_query *q, const uint8_t *p, size_t len)
 {
-	memset(q, 0, offsetof(struct dns_query, qname));
-	q->has_edns = 0;
 	q->packet = p;
 	q->packet_len = len;
+	q->id = 0;
+	q->flags = 0;
+	q->question_end = 0;
+	q->has_edns = 0;
 	if (len < DNS_HEADER_SIZE)
 		return PARSE_DROP;
 	q->id = get_u16(p);

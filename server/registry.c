@@ -109,17 +109,10 @@ static void unlink_address(struct registry *reg, struct instance *inst)
 	}
 }
 
-void registry_set_listener(struct registry *reg, registry_listener fn, void *arg)
-{
-	reg->listener = fn;
-	reg->listener_arg = arg;
-}
-
-static void notify(struct registry *reg, enum registry_event event, const struct instance *inst)
+/* Every change of the table is a new version of the zone. */
+static void changed(struct registry *reg)
 {
 	reg->serial++;
-	if (reg->listener)
-		reg->listener(reg->listener_arg, event, inst);
 }
 
 static size_t make_label(uint8_t *out, const char *text)
@@ -244,7 +237,7 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 		count_instance(reg, inst, +1);
 		if (link_address(reg, inst) < 0 || rc < 0)
 			return REGISTRY_PUT_NOMEM;
-		notify(reg, REGISTRY_UPDATED, inst);
+		changed(reg);
 		if (out)
 			*out = inst;
 		return REGISTRY_PUT_REPLACED;
@@ -276,7 +269,7 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 		goto fail;
 	}
 	count_instance(reg, inst, +1);
-	notify(reg, REGISTRY_ADDED, inst);
+	changed(reg);
 	if (out)
 		*out = inst;
 	return REGISTRY_PUT_CREATED;
@@ -326,7 +319,7 @@ void registry_foreach(struct registry *reg, void (*fn)(void *arg, struct instanc
 void registry_delete(struct registry *reg, struct instance *inst)
 {
 	struct service *svc = inst->service;
-	notify(reg, REGISTRY_REMOVED, inst);
+	changed(reg);
 	count_instance(reg, inst, -1);
 	unlink_address(reg, inst);
 	htable_remove(&reg->instances, &inst->node);

@@ -2,7 +2,8 @@
  *
  * Keys are lowercase DNS labels in wire form, so the responder looks names up
  * straight from the query without copying.  Every change bumps the serial (the
- * zone's SOA serial) and is reported to one change listener. */
+ * zone's SOA serial); who is told about changes is the registrar's business
+ * (registrar.h), since only it knows why an instance left. */
 #ifndef SVCDNS_REGISTRY_H
 #define SVCDNS_REGISTRY_H
 
@@ -61,11 +62,6 @@ struct service {
 	uint8_t wire_label[];     /* "\len name", sized to fit */
 };
 
-enum registry_event { REGISTRY_ADDED, REGISTRY_UPDATED, REGISTRY_REMOVED };
-
-typedef void (*registry_listener)(void *arg, enum registry_event event,
-				  const struct instance *inst);
-
 struct registry {
 	struct htable services;
 	struct htable instances;
@@ -73,8 +69,6 @@ struct registry {
 	size_t instance_count;
 	unsigned proto_count[2];  /* live instances per protocol, for _tcp / _udp */
 	uint32_t serial;          /* SOA serial: grows with every change */
-	registry_listener listener;
-	void *listener_arg;
 };
 
 enum registry_put_result {
@@ -90,7 +84,7 @@ void registry_free(struct registry *reg);
 /* Creates or replaces an instance; on success *out (when given) points at it. */
 enum registry_put_result registry_put(struct registry *reg, const struct instance_spec *spec,
 				      struct instance **out);
-/* Removes an instance and frees it; reports REGISTRY_REMOVED first. */
+/* Removes an instance and frees it. */
 void registry_delete(struct registry *reg, struct instance *inst);
 /* Finds a service by its wire label ("\len name", lowercase). */
 struct service *registry_find_service(const struct registry *reg, const uint8_t *label);
@@ -100,8 +94,6 @@ struct instance *registry_find_instance(const struct registry *reg, const uint8_
 /* Finds an instance by its text names. */
 struct instance *registry_lookup(const struct registry *reg, const char *service,
 				 const char *instance);
-/* Sets the one listener told about every change. */
-void registry_set_listener(struct registry *reg, registry_listener fn, void *arg);
 /* The first instance at an address (follow next_same_address), or NULL. */
 struct instance *registry_find_address(const struct registry *reg, int family, const uint8_t *addr);
 /* Fills a spec from an instance (the inverse of registry_put). */

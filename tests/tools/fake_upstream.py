@@ -27,6 +27,8 @@ import sys
 import threading
 import time
 
+from tcp_io import recv_exact
+
 A_WRONG = bytes([192, 0, 2, 66])
 A_RIGHT = bytes([192, 0, 2, 77])
 A_TCP = bytes([192, 0, 2, 88])
@@ -113,16 +115,6 @@ def serve_udp(mode, sock, logpath):
         elif mode == "truncate":
             sock.sendto(reply(query, qbytes, None, tc=True), peer)
             log(logpath, "sent tc")
-
-
-def recv_exact(conn, n):
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
 
 
 def serve_tcp_conn(conn, logpath):

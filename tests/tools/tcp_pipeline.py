@@ -16,6 +16,8 @@ import socket
 import struct
 import sys
 
+from tcp_io import recv_exact
+
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 FLAG_NAMES = [(0x8000, "qr"), (0x0400, "aa"), (0x0200, "tc"), (0x0100, "rd"), (0x0080, "ra")]
 
@@ -25,16 +27,6 @@ def encode_query(qid, name):
     for label in name.rstrip(".").split("."):
         msg += bytes([len(label)]) + label.encode("ascii")
     return msg + b"\x00" + struct.pack("!HH", 1, 1)
-
-
-def recv_exact(conn, n):
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
 
 
 def main():

@@ -3,6 +3,24 @@
 #include <string.h>
 
 #include "htable.h"
+#include "pool.h"
+
+/* Large bucket arrays are mapped on huge pages: a lookup in a table of a million
+ * names lands on a random bucket, and with small pages it would miss the TLB too. */
+static struct hnode **buckets_alloc(size_t count)
+{
+	size_t size = count * sizeof(struct hnode *);
+	return size >= POOL_MAP_MIN ? pool_map(size) : calloc(count, sizeof(struct hnode *));
+}
+
+static void buckets_free(struct hnode **buckets, size_t count)
+{
+	size_t size = count * sizeof *buckets;
+	if (size >= POOL_MAP_MIN)
+		pool_unmap(buckets, size);
+	else
+		free(buckets);
+}
 
 void htable_init(struct htable *t)
 {
@@ -11,7 +29,7 @@ void htable_init(struct htable *t)
 
 void htable_free(struct htable *t)
 {
-	free(t->buckets);
+	buckets_free(t->buckets, t->bucket_count);
 	htable_init(t);
 }
 
@@ -40,7 +58,7 @@ struct hnode *htable_find(const struct htable *t, const uint8_t *key, size_t len
 static int grow(struct htable *t)
 {
 	size_t new_count = t->bucket_count ? t->bucket_count * 2 : 64;
-	struct hnode **nb = calloc(new_count, sizeof *nb);
+	struct hnode **nb = buckets_alloc(new_count);
 	if (!nb)
 		return -1;
 	for (size_t i = 0; i < t->bucket_count; i++) {
@@ -53,7 +71,7 @@ static int grow(struct htable *t)
 			n = next;
 		}
 	}
-	free(t->buckets);
+	buckets_free(t->buckets, t->bucket_count);
 	t->buckets = nb;
 	t->bucket_count = new_count;
 	return 0;
@@ -82,6 +100,20 @@ void htable_remove(struct htable *t, struct hnode *node)
 		*link = node->next;
 		t->count--;
 	}
+}
+
+void htable_replace(struct htable *t, struct hnode *old_node, struct hnode *new_node, const uint8_t *key)
+{
+	struct hnode **link = &t->buckets[old_node->hash & (t->bucket_count - 1)];
+	while (*link && *link != old_node)
+		link = &(*link)->next;
+	if (!*link)
+		return;
+	new_node->next = old_node->next;
+	new_node->key = key;
+	new_node->hash = old_node->hash;
+	new_node->key_len = old_node->key_len;
+	*link = new_node;
 }
 
 void htable_foreach(struct htable *t, void (*fn)(struct hnode *node, void *arg), void *arg)

@@ -30,6 +30,8 @@ struct hnode *htable_find(const struct htable *t, const uint8_t *key, size_t len
 /* Inserts a node whose key is not in the table yet; returns -1 when out of memory. */
 int htable_insert(struct htable *t, struct hnode *node, const uint8_t *key, size_t len);
 void htable_remove(struct htable *t, struct hnode *node);
+/* Puts new_node in old_node's place; key (in new_node's record) must equal old_node's key. */
+void htable_replace(struct htable *t, struct hnode *old_node, struct hnode *new_node, const uint8_t *key);
 /* Calls fn for every node; fn may remove the node it is given. */
 void htable_foreach(struct htable *t, void (*fn)(struct hnode *node, void *arg), void *arg);
 

@@ -20,7 +20,7 @@ void lease_heap_free(struct lease_heap *h)
 static void place(struct lease_heap *h, size_t i, struct instance *inst)
 {
 	h->items[i] = inst;
-	inst->lease_slot = i + 1;
+	inst->lease_slot = (uint32_t)(i + 1);
 }
 
 static void sift_up(struct lease_heap *h, size_t i)

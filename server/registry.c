@@ -1,16 +1,15 @@
 /* registry.c -- the in-memory table: services and their instances. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "registry.h"
 
-/* All the instances at one address. */
-struct address_node {
-	struct hnode node;        /* in registry.addresses */
-	uint8_t key[17];          /* family byte, then 16 address bytes */
-	struct instance *first;
-};
+/* The address index's key is the family byte followed by the 16 address bytes. */
+#define ADDRESS_KEY_LEN 17
+_Static_assert(offsetof(struct instance, addr) == offsetof(struct instance, family) + 1,
+	       "instance.family and instance.addr form the address key");
 
 void registry_init(struct registry *reg, uint32_t initial_serial)
 {
@@ -18,95 +17,113 @@ void registry_init(struct registry *reg, uint32_t initial_serial)
 	htable_init(&reg->services);
 	htable_init(&reg->instances);
 	htable_init(&reg->addresses);
+	pool_init(&reg->pool);
 	reg->serial = initial_serial;
 }
 
-static void free_instance(struct hnode *node, void *arg)
+static size_t instance_size(const struct instance *inst)
 {
-	(void)arg;
-	struct instance *inst = HNODE_RECORD(node, struct instance, node);
+	return sizeof *inst + inst->wire_key_len;
+}
+
+static size_t service_size(const struct service *svc)
+{
+	return sizeof *svc + svc->wire_label[0] + 1u;
+}
+
+/* A service's instance array comes from the pool while it is small (most services
+ * have a few instances) and from malloc beyond that. */
+static struct instance **instances_alloc(struct registry *reg, size_t capacity)
+{
+	size_t size = capacity * sizeof(struct instance *);
+	return size <= POOL_RECORD_MAX ? pool_alloc(&reg->pool, size) : malloc(size);
+}
+
+static void instances_free(struct registry *reg, struct instance **array, size_t capacity)
+{
+	size_t size = capacity * sizeof *array;
+	if (size <= POOL_RECORD_MAX)
+		pool_free(&reg->pool, array, size);
+	else
+		free(array);
+}
+
+static void free_instance(struct registry *reg, struct instance *inst)
+{
 	free(inst->txt);
-	free(inst);
+	pool_free(&reg->pool, inst, instance_size(inst));
 }
 
-static void free_service(struct hnode *node, void *arg)
+static void free_service(struct registry *reg, struct service *svc)
+{
+	instances_free(reg, svc->instances, svc->capacity);
+	pool_free(&reg->pool, svc, service_size(svc));
+}
+
+/* Frees what lives outside the pool; the pool goes as a whole. */
+static void free_instance_txt(struct hnode *node, void *arg)
 {
 	(void)arg;
+	free(HNODE_RECORD(node, struct instance, node)->txt);
+}
+
+static void free_large_array(struct hnode *node, void *arg)
+{
 	struct service *svc = HNODE_RECORD(node, struct service, node);
-	free(svc->instances);
-	free(svc);
-}
-
-static void free_address(struct hnode *node, void *arg)
-{
+	if (svc->capacity * sizeof *svc->instances > POOL_RECORD_MAX)
+		free(svc->instances);
 	(void)arg;
-	free(HNODE_RECORD(node, struct address_node, node));
 }
 
 void registry_free(struct registry *reg)
 {
-	htable_foreach(&reg->instances, free_instance, NULL);
-	htable_foreach(&reg->services, free_service, NULL);
-	htable_foreach(&reg->addresses, free_address, NULL);
+	htable_foreach(&reg->instances, free_instance_txt, NULL);
+	htable_foreach(&reg->services, free_large_array, NULL);
 	htable_free(&reg->instances);
 	htable_free(&reg->services);
 	htable_free(&reg->addresses);
-}
-
-static void address_key(int family, const uint8_t *addr, uint8_t key[17])
-{
-	key[0] = (uint8_t)family;
-	memset(key + 1, 0, 16);
-	memcpy(key + 1, addr, family == AF_INET ? 4 : 16);
-}
-
-static struct address_node *find_address_node(const struct registry *reg, int family, const uint8_t *addr)
-{
-	uint8_t key[17];
-	address_key(family, addr, key);
-	struct hnode *n = htable_find(&reg->addresses, key, sizeof key);
-	return n ? HNODE_RECORD(n, struct address_node, node) : NULL;
+	pool_destroy(&reg->pool);
 }
 
 struct instance *registry_find_address(const struct registry *reg, int family, const uint8_t *addr)
 {
-	struct address_node *a = find_address_node(reg, family, addr);
-	return a ? a->first : NULL;
+	uint8_t key[ADDRESS_KEY_LEN] = { (uint8_t)family };
+	memcpy(key + 1, addr, family == AF_INET ? 4 : 16);
+	struct hnode *n = htable_find(&reg->addresses, key, sizeof key);
+	return n ? HNODE_RECORD(n, struct instance, address_node) : NULL;
 }
 
+/* The first instance at an address is in the index; the others hang off it. */
 static int link_address(struct registry *reg, struct instance *inst)
 {
-	struct address_node *a = find_address_node(reg, inst->family, inst->addr);
-	if (!a) {
-		a = calloc(1, sizeof *a);
-		if (!a)
-			return -1;
-		address_key(inst->family, inst->addr, a->key);
-		if (htable_insert(&reg->addresses, &a->node, a->key, sizeof a->key) < 0) {
-			free(a);
-			return -1;
-		}
+	struct instance *first = registry_find_address(reg, inst->family, inst->addr);
+	if (first) {
+		inst->next_same_address = first->next_same_address;
+		first->next_same_address = inst;
+		return 0;
 	}
-	inst->next_same_address = a->first;
-	a->first = inst;
-	return 0;
+	inst->next_same_address = NULL;
+	return htable_insert(&reg->addresses, &inst->address_node, &inst->family, ADDRESS_KEY_LEN);
 }
 
 static void unlink_address(struct registry *reg, struct instance *inst)
 {
-	struct address_node *a = find_address_node(reg, inst->family, inst->addr);
-	if (!a)
-		return;
-	struct instance **link = &a->first;
-	while (*link && *link != inst)
-		link = &(*link)->next_same_address;
-	if (*link)
-		*link = inst->next_same_address;
-	inst->next_same_address = NULL;
-	if (!a->first) {
-		htable_remove(&reg->addresses, &a->node);
-		free(a);
+	struct instance *first = registry_find_address(reg, inst->family, inst->addr);
+	if (first == inst) {
+		struct instance *next = inst->next_same_address;
+		if (next)
+			htable_replace(&reg->addresses, &inst->address_node, &next->address_node,
+				       &next->family);
+		else
+			htable_remove(&reg->addresses, &inst->address_node);
+	} else if (first) {
+		struct instance *prev = first;
+		while (prev->next_same_address && prev->next_same_address != inst)
+			prev = prev->next_same_address;
+		if (prev->next_same_address)
+			prev->next_same_address = inst->next_same_address;
 	}
+	inst->next_same_address = NULL;
 }
 
 /* Every change of the table is a new version of the zone. */
@@ -164,24 +181,27 @@ static struct service *get_service(struct registry *reg, const char *name)
 	struct service *svc = registry_find_service(reg, label);
 	if (svc)
 		return svc;
-	svc = calloc(1, sizeof *svc + label[0] + 1u);
+	svc = pool_alloc(&reg->pool, sizeof *svc + label[0] + 1u);
 	if (!svc)
 		return NULL;
 	make_label(svc->wire_label, name);
 	if (htable_insert(&reg->services, &svc->node, svc->wire_label, label[0] + 1u) < 0) {
-		free(svc);
+		pool_free(&reg->pool, svc, service_size(svc));
 		return NULL;
 	}
 	return svc;
 }
 
-static int service_add(struct service *svc, struct instance *inst)
+static int service_add(struct registry *reg, struct service *svc, struct instance *inst)
 {
 	if (svc->count == svc->capacity) {
-		size_t cap = svc->capacity ? svc->capacity * 2 : 4;
-		struct instance **grown = realloc(svc->instances, cap * sizeof *grown);
+		uint32_t cap = svc->capacity ? svc->capacity * 2 : 2;
+		struct instance **grown = instances_alloc(reg, cap);
 		if (!grown)
 			return -1;
+		if (svc->count)
+			memcpy(grown, svc->instances, svc->count * sizeof *grown);
+		instances_free(reg, svc->instances, svc->capacity);
 		svc->instances = grown;
 		svc->capacity = cap;
 	}
@@ -212,8 +232,9 @@ static int assign(struct instance *inst, const struct instance_spec *spec)
 	free(inst->txt);
 	inst->txt = txt;
 	inst->txt_len = spec->txt_len;
-	inst->family = spec->family;
-	memcpy(inst->addr, spec->addr, sizeof inst->addr);
+	inst->family = (uint8_t)spec->family;
+	memset(inst->addr, 0, sizeof inst->addr);
+	memcpy(inst->addr, spec->addr, spec->family == AF_INET ? 4 : 16);
 	inst->port = spec->port;
 	inst->priority = spec->priority;
 	inst->weight = spec->weight;
@@ -248,7 +269,7 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 		return REGISTRY_PUT_NOMEM;
 	/* The key is the instance's only variable-sized part: allocated to fit, it keeps
 	 * an instance near 160 bytes instead of reserving two full labels. */
-	inst = calloc(1, sizeof *inst + strlen(spec->instance) + strlen(spec->service) + 2);
+	inst = pool_alloc(&reg->pool, sizeof *inst + strlen(spec->instance) + strlen(spec->service) + 2);
 	if (!inst)
 		goto fail;
 	size_t n = make_label(inst->wire_key, spec->instance);
@@ -257,7 +278,7 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 	inst->service = svc;
 	if (assign(inst, spec) < 0)
 		goto fail;
-	if (service_add(svc, inst) < 0)
+	if (service_add(reg, svc, inst) < 0)
 		goto fail;
 	if (htable_insert(&reg->instances, &inst->node, inst->wire_key, n) < 0) {
 		svc->count--;
@@ -275,11 +296,10 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 	return REGISTRY_PUT_CREATED;
 fail:
 	if (inst)
-		free(inst->txt);
-	free(inst);
+		free_instance(reg, inst);
 	if (svc->count == 0) {
 		htable_remove(&reg->services, &svc->node);
-		free_service(&svc->node, NULL);
+		free_service(reg, svc);
 	}
 	return REGISTRY_PUT_NOMEM;
 }
@@ -329,7 +349,7 @@ void registry_delete(struct registry *reg, struct instance *inst)
 	last->slot = inst->slot;
 	if (svc->count == 0) {
 		htable_remove(&reg->services, &svc->node);
-		free_service(&svc->node, NULL);
+		free_service(reg, svc);
 	}
-	free_instance(&inst->node, NULL);
+	free_instance(reg, inst);
 }

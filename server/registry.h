@@ -12,6 +12,7 @@
 
 #include "dname.h"
 #include "htable.h"
+#include "pool.h"
 
 enum instance_proto { PROTO_TCP = 0, PROTO_UDP = 1 };
 
@@ -34,21 +35,23 @@ struct instance_spec {
 
 struct service;
 
+/* Laid out for size: a million of these is the registry's memory. */
 struct instance {
 	struct hnode node;        /* in registry.instances, keyed by wire_key */
+	struct hnode address_node; /* in registry.addresses while first at its address */
 	struct service *service;
-	size_t slot;              /* index in service->instances */
-	size_t lease_slot;        /* position in the lease timer, owned by lease.c */
-	int family;
-	uint8_t addr[16];
-	uint16_t port, priority, weight;
-	enum instance_proto proto;
-	bool is_static;
-	uint16_t owner_key;       /* 1 + index in config keys of the registering key; 0: none */
-	int64_t expires_ms;
-	uint16_t txt_len;
-	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
 	struct instance *next_same_address; /* other instances at this address (PTR) */
+	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
+	int64_t expires_ms;
+	uint32_t slot;            /* index in service->instances */
+	uint32_t lease_slot;      /* position in the lease timer, owned by lease.c */
+	uint16_t port, priority, weight;
+	uint16_t txt_len;
+	uint16_t owner_key;       /* 1 + index in config keys of the registering key; 0: none */
+	uint8_t proto;            /* enum instance_proto */
+	bool is_static;
+	uint8_t family;           /* AF_INET or AF_INET6; with addr, the address index's key */
+	uint8_t addr[16];         /* 4 or 16 bytes, network order; the rest zero */
 	uint8_t wire_key_len;
 	uint8_t wire_key[];       /* "\len instance \len service", no root: sized to fit */
 };
@@ -56,7 +59,7 @@ struct instance {
 struct service {
 	struct hnode node;        /* in registry.services, keyed by wire_label */
 	struct instance **instances;
-	size_t count, capacity;
+	uint32_t count, capacity;
 	unsigned proto_count[2];  /* instances per enum instance_proto */
 	unsigned family_count[2]; /* [0] IPv4, [1] IPv6 */
 	uint8_t wire_label[];     /* "\len name", sized to fit */
@@ -65,7 +68,8 @@ struct service {
 struct registry {
 	struct htable services;
 	struct htable instances;
-	struct htable addresses;  /* family + address -> instances there, for PTR */
+	struct htable addresses;  /* family + address -> the first instance there, for PTR */
+	struct pool pool;         /* instances, services and small instance arrays */
 	size_t instance_count;
 	unsigned proto_count[2];  /* live instances per protocol, for _tcp / _udp */
 	uint32_t serial;          /* SOA serial: grows with every change */

@@ -1,0 +1,174 @@
+/* Unit tests for registry.c and pool.c: random puts, replacements and deletes checked
+ * against a plain model, with few addresses so that instances share them (PTR index). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "pool.h"
+#include "registry.h"
+#include "tap.h"
+
+#define SERVICES 40
+#define INSTANCES 200        /* names per service: service 0 gets up to 200 (malloc'd array) */
+#define ADDRESSES 16
+
+static uint64_t rng;
+
+static unsigned next_random(unsigned below)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % below);
+}
+
+/* The model: which (service, instance) names are live, and at which address. */
+static int model_addr[SERVICES][INSTANCES];   /* 0: absent, else 1 + address index */
+
+static void make_spec(struct instance_spec *spec, unsigned s, unsigned i, unsigned a)
+{
+	memset(spec, 0, sizeof *spec);
+	snprintf(spec->service, sizeof spec->service, "svc%u", s);
+	snprintf(spec->instance, sizeof spec->instance, "instance-with-a-longer-name-%u", i);
+	if (i % 2) {  /* keys of different lengths land in different pool classes */
+		spec->instance[12] = 0;
+		snprintf(spec->instance + 12, sizeof spec->instance - 12, "%u", i);
+	}
+	spec->family = a % 4 == 3 ? AF_INET6 : AF_INET;
+	spec->addr[0] = 10;
+	spec->addr[3] = (uint8_t)a;
+	spec->port = (uint16_t)(1000 + i);
+	if (i % 7 == 0) {
+		spec->txt_len = 4;
+		memcpy(spec->txt, "\003abc", 4);
+	}
+}
+
+static unsigned instances_per_service(unsigned s)
+{
+	return s == 0 ? INSTANCES : 8;
+}
+
+/* Every live name is found with its address; every address chain holds exactly the
+ * live instances at that address. */
+static int matches_model(const struct registry *reg)
+{
+	size_t live = 0, per_address[ADDRESSES] = { 0 };
+	for (unsigned s = 0; s < SERVICES; s++)
+		for (unsigned i = 0; i < instances_per_service(s); i++) {
+			struct instance_spec spec;
+			make_spec(&spec, s, i, model_addr[s][i] ? (unsigned)model_addr[s][i] - 1 : 0);
+			struct instance *inst = registry_lookup(reg, spec.service, spec.instance);
+			if (!model_addr[s][i]) {
+				if (inst)
+					return 0;
+				continue;
+			}
+			live++;
+			per_address[model_addr[s][i] - 1]++;
+			if (!inst || inst->family != spec.family || memcmp(inst->addr, spec.addr, 16) != 0 ||
+			    inst->port != spec.port || inst->service->instances[inst->slot] != inst)
+				return 0;
+		}
+	if (reg->instance_count != live)
+		return 0;
+	for (unsigned a = 0; a < ADDRESSES; a++) {
+		struct instance_spec spec;
+		make_spec(&spec, 0, 0, a);
+		size_t n = 0;
+		for (struct instance *inst = registry_find_address(reg, spec.family, spec.addr); inst;
+		     inst = inst->next_same_address) {
+			if (inst->family != spec.family || memcmp(inst->addr, spec.addr, 16) != 0)
+				return 0;
+			n++;
+		}
+		if (n != per_address[a])
+			return 0;
+	}
+	return 1;
+}
+
+static void test_pool(void)
+{
+	struct pool p;
+	pool_init(&p);
+	ok(pool_alloc(&p, 0) == NULL && pool_alloc(&p, POOL_RECORD_MAX + 1) == NULL,
+	   "pool refuses empty and oversized records");
+	unsigned char *a = pool_alloc(&p, 40);
+	ok(a != NULL && a[0] == 0 && a[39] == 0, "pool gives zeroed records");
+	memset(a, 0xff, 40);
+	pool_free(&p, a, 40);
+	unsigned char *b = pool_alloc(&p, 48);
+	ok(b == a && b[0] == 0 && b[47] == 0, "a freed record is reused, zeroed, by the same size class");
+	unsigned char *c = pool_alloc(&p, 16);
+	ok(c != NULL && c != b, "another size class gets other memory");
+	size_t many = 0;
+	while (many < 100000 && pool_alloc(&p, POOL_RECORD_MAX))
+		many++;
+	ok(many == 100000 && p.bytes >= 100000u * POOL_RECORD_MAX, "pool grows by chunks to 50 MB");
+	pool_destroy(&p);
+	ok(p.bytes == 0 && p.chunks == NULL, "pool_destroy returns every chunk");
+}
+
+/* Random puts, replacements and deletes from a seed; returns 1 when the registry
+ * matched the model at every check. */
+static int churn(struct registry *reg, uint64_t seed, int steps)
+{
+	int consistent = 1;
+	rng = seed;
+	for (int step = 0; step < steps; step++) {
+		unsigned s = next_random(SERVICES), i = next_random(instances_per_service(s));
+		unsigned a = next_random(ADDRESSES);
+		struct instance_spec spec;
+		make_spec(&spec, s, i, a);
+		if (next_random(3) == 0) {
+			struct instance *inst = registry_lookup(reg, spec.service, spec.instance);
+			if (inst)
+				registry_delete(reg, inst);
+			model_addr[s][i] = 0;
+		} else {
+			enum registry_put_result rc = registry_put(reg, &spec, NULL);
+			if (rc != (model_addr[s][i] ? REGISTRY_PUT_REPLACED : REGISTRY_PUT_CREATED))
+				consistent = 0;
+			model_addr[s][i] = (int)a + 1;
+		}
+		if (step % 20000 == 19999)
+			consistent &= matches_model(reg);
+	}
+	return consistent;
+}
+
+/* Deletes every instance: services and their arrays go back to the pool too. */
+static void empty(struct registry *reg)
+{
+	for (unsigned s = 0; s < SERVICES; s++)
+		for (unsigned i = 0; i < instances_per_service(s); i++) {
+			struct instance_spec spec;
+			make_spec(&spec, s, i, 0);
+			struct instance *inst = registry_lookup(reg, spec.service, spec.instance);
+			if (inst)
+				registry_delete(reg, inst);
+			model_addr[s][i] = 0;
+		}
+}
+
+int main(void)
+{
+	test_pool();
+
+	struct registry reg;
+	registry_init(&reg, 1);
+	ok(churn(&reg, 0x9e3779b97f4a7c15ull, 200000),
+	   "200,000 random puts, replacements and deletes match the model, PTR chains included");
+	empty(&reg);
+	ok(matches_model(&reg) && reg.services.count == 0 && reg.addresses.count == 0,
+	   "deleting every instance empties the service and address tables");
+	size_t bytes = reg.pool.bytes;
+	ok(churn(&reg, 0x9e3779b97f4a7c15ull, 200000) && reg.pool.bytes == bytes,
+	   "the same churn again is served from freed records: the pool does not grow");
+	empty(&reg);
+	registry_free(&reg);
+	return done_testing();
+}

@@ -21,14 +21,15 @@ void registry_init(struct registry *reg, uint32_t initial_serial)
 	reg->serial = initial_serial;
 }
 
-static size_t instance_size(const struct instance *inst)
+/* Records are allocated to fit their names (the padding after the last field is not needed). */
+static size_t instance_size(size_t wire_key_len)
 {
-	return sizeof *inst + inst->wire_key_len;
+	return offsetof(struct instance, wire_key) + wire_key_len;
 }
 
-static size_t service_size(const struct service *svc)
+static size_t service_size(size_t wire_label_len)
 {
-	return sizeof *svc + svc->wire_label[0] + 1u;
+	return offsetof(struct service, wire_label) + wire_label_len;
 }
 
 /* A service's instance array comes from the pool while it is small (most services
@@ -51,13 +52,13 @@ static void instances_free(struct registry *reg, struct instance **array, size_t
 static void free_instance(struct registry *reg, struct instance *inst)
 {
 	free(inst->txt);
-	pool_free(&reg->pool, inst, instance_size(inst));
+	pool_free(&reg->pool, inst, instance_size(inst->wire_key_len));
 }
 
 static void free_service(struct registry *reg, struct service *svc)
 {
 	instances_free(reg, svc->instances, svc->capacity);
-	pool_free(&reg->pool, svc, service_size(svc));
+	pool_free(&reg->pool, svc, service_size(svc->wire_label[0] + 1u));
 }
 
 /* Frees what lives outside the pool; the pool goes as a whole. */
@@ -181,12 +182,12 @@ static struct service *get_service(struct registry *reg, const char *name)
 	struct service *svc = registry_find_service(reg, label);
 	if (svc)
 		return svc;
-	svc = pool_alloc(&reg->pool, sizeof *svc + label[0] + 1u);
+	svc = pool_alloc(&reg->pool, service_size(label[0] + 1u));
 	if (!svc)
 		return NULL;
 	make_label(svc->wire_label, name);
 	if (htable_insert(&reg->services, &svc->node, svc->wire_label, label[0] + 1u) < 0) {
-		pool_free(&reg->pool, svc, service_size(svc));
+		pool_free(&reg->pool, svc, service_size(svc->wire_label[0] + 1u));
 		return NULL;
 	}
 	return svc;
@@ -269,7 +270,7 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 		return REGISTRY_PUT_NOMEM;
 	/* The key is the instance's only variable-sized part: allocated to fit, it keeps
 	 * an instance near 160 bytes instead of reserving two full labels. */
-	inst = pool_alloc(&reg->pool, sizeof *inst + strlen(spec->instance) + strlen(spec->service) + 2);
+	inst = pool_alloc(&reg->pool, instance_size(strlen(spec->instance) + strlen(spec->service) + 2));
 	if (!inst)
 		goto fail;
 	size_t n = make_label(inst->wire_key, spec->instance);

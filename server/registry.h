@@ -35,9 +35,9 @@ struct instance_spec {
 
 struct service;
 
-/* Laid out for size: a million of these is the registry's memory. */
+/* Laid out for size (a million of these is the registry's memory), with the hash
+ * node next to the key it points to. */
 struct instance {
-	struct hnode node;        /* in registry.instances, keyed by wire_key */
 	struct hnode address_node; /* in registry.addresses while first at its address */
 	struct service *service;
 	struct instance *next_same_address; /* other instances at this address (PTR) */
@@ -52,16 +52,17 @@ struct instance {
 	bool is_static;
 	uint8_t family;           /* AF_INET or AF_INET6; with addr, the address index's key */
 	uint8_t addr[16];         /* 4 or 16 bytes, network order; the rest zero */
+	struct hnode node;        /* in registry.instances, keyed by wire_key */
 	uint8_t wire_key_len;
 	uint8_t wire_key[];       /* "\len instance \len service", no root: sized to fit */
 };
 
 struct service {
-	struct hnode node;        /* in registry.services, keyed by wire_label */
 	struct instance **instances;
 	uint32_t count, capacity;
 	unsigned proto_count[2];  /* instances per enum instance_proto */
 	unsigned family_count[2]; /* [0] IPv4, [1] IPv6 */
+	struct hnode node;        /* in registry.services, keyed by wire_label */
 	uint8_t wire_label[];     /* "\len name", sized to fit */
 };
 

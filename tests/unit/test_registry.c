@@ -1,4 +1,4 @@
-/* Unit tests for registry.c and pool.c: random puts, replacements and deletes checked
+/* Unit tests for registry.c, htable.c and pool.c: random puts, replacements and deletes checked
  * against a plain model, with few addresses so that instances share them (PTR index). */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "htable.h"
 #include "pool.h"
 #include "registry.h"
 #include "tap.h"
@@ -90,6 +91,74 @@ static int matches_model(const struct registry *reg)
 	return 1;
 }
 
+#define RECORDS 50000
+
+struct record {
+	struct hnode node;
+	int in_table, visits;
+	char key[16];
+};
+
+static struct record records[RECORDS];
+
+static int table_matches(const struct htable *t)
+{
+	size_t live = 0;
+	for (int r = 0; r < RECORDS; r++) {
+		struct hnode *n = htable_find(t, (const uint8_t *)records[r].key, strlen(records[r].key));
+		if (n != (records[r].in_table ? &records[r].node : NULL))
+			return 0;
+		live += (size_t)records[r].in_table;
+	}
+	return t->count == live;
+}
+
+/* Visits every record; removes those with an odd index as it goes. */
+static void visit_and_remove_odd(struct hnode *node, void *arg)
+{
+	struct record *rec = HNODE_RECORD(node, struct record, node);
+	rec->visits++;
+	if ((rec - records) % 2) {
+		htable_remove(arg, node);
+		rec->in_table = 0;
+	}
+}
+
+static void test_htable(void)
+{
+	struct htable t;
+	htable_init(&t);
+	ok(htable_find(&t, (const uint8_t *)"x", 1) == NULL, "an empty table finds nothing");
+	int consistent = 1;
+	for (int r = 0; r < RECORDS; r++)
+		snprintf(records[r].key, sizeof records[r].key, "k%d", r);
+	for (int step = 0; step < 400000; step++) {
+		struct record *rec = &records[next_random(RECORDS)];
+		if (rec->in_table) {
+			htable_remove(&t, &rec->node);
+			rec->in_table = 0;
+		} else if (htable_insert(&t, &rec->node, (const uint8_t *)rec->key, strlen(rec->key)) == 0) {
+			rec->in_table = 1;
+		}
+		if (step % 50000 == 49999)
+			consistent &= table_matches(&t);
+	}
+	ok(consistent, "400,000 random inserts and removes: every find agrees with the model");
+	size_t before = t.count;
+	htable_foreach(&t, visit_and_remove_odd, &t);
+	int once = 1;
+	size_t even = 0, visited = 0;
+	for (int r = 0; r < RECORDS; r++) {
+		once &= records[r].visits <= 1;
+		visited += (size_t)records[r].visits;
+		if (r % 2 == 0 && records[r].in_table)
+			even++;
+	}
+	ok(once && visited == before, "foreach removing as it goes visits every record exactly once");
+	ok(table_matches(&t) && t.count == even, "after it, exactly the records it kept are found");
+	htable_free(&t);
+}
+
 static void test_pool(void)
 {
 	struct pool p;
@@ -157,6 +226,7 @@ static void empty(struct registry *reg)
 int main(void)
 {
 	test_pool();
+	test_htable();
 
 	struct registry reg;
 	registry_init(&reg, 1);

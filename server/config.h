@@ -11,6 +11,8 @@
 #include "log.h"
 #include "registry.h"
 
+#define CONFIG_LINE_LENGTH_MAX 65536  /* the largest max-line-length allowed */
+
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_NS_ADDRS 8
 #define CONFIG_MAX_FORWARD 8
@@ -77,7 +79,7 @@ struct config {
 	struct reg_key *keys;             /* owned */
 	size_t key_count;
 	uint32_t max_instances_per_service, max_instances;
-	uint32_t max_line_length;
+	uint32_t max_line_length;      /* at most CONFIG_LINE_LENGTH_MAX */
 	uint32_t rate_limit, rate_burst;  /* registration requests per second per source */
 	struct cidr_list rate_limit_exempt;
 

@@ -151,7 +151,7 @@ static int set_max_instances(struct yaml_ctx *y, void *t, const char *k, yaml_no
 }
 static int set_max_line(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
-	return cfg_set_u32(y, k, v, &((struct config *)t)->max_line_length, 64, 65536);
+	return cfg_set_u32(y, k, v, &((struct config *)t)->max_line_length, 64, CONFIG_LINE_LENGTH_MAX);
 }
 static int set_rate_limit(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {

@@ -16,7 +16,7 @@
 struct request {
 	char *fields[MAX_FIELDS];     /* NUL-terminated copies in text */
 	int count;
-	char text[65536 + 1];
+	char *text;                   /* the registrar's line_copy: CONFIG_LINE_LENGTH_MAX + 1 bytes */
 };
 
 static void reply_error(struct evbuffer *out, int code, const char *reason)
@@ -27,7 +27,7 @@ static void reply_error(struct evbuffer *out, int code, const char *reason)
 /* Splits on single spaces; an empty field (two spaces, leading/trailing space) is an error. */
 static int split_fields(struct request *req, const char *line, size_t len, const char **reason)
 {
-	if (len >= sizeof req->text) {
+	if (len > CONFIG_LINE_LENGTH_MAX) {
 		*reason = "line too long";
 		return -1;
 	}
@@ -355,9 +355,7 @@ static void execute_request(struct registrar *r, const char *line, size_t len,
 			    const struct sockaddr *source, enum reg_transport transport,
 			    struct evbuffer *out)
 {
-	/* 64 KiB: too big for the stack; reused line after line (the registration
-	 * protocol runs on the main event loop only). */
-	static struct request req;
+	struct request req = { .text = r->line_copy };
 	const char *reason;
 	int key_index;
 	if (len > r->cfg->max_line_length) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -137,7 +138,8 @@ int registrar_init(struct registrar *r, struct registry *reg, const struct confi
 	rate_limiter_init(&r->rate, cfg->rate_limit, cfg->rate_burst, 65536);
 	registrar_tick(r);
 	r->reply = evbuffer_new();
-	if (!r->reply) {
+	r->line_copy = malloc(CONFIG_LINE_LENGTH_MAX + 1);
+	if (!r->reply || !r->line_copy) {
 		snprintf(err, STATE_ERROR_MAX, "out of memory");
 		return -1;
 	}
@@ -162,6 +164,7 @@ void registrar_free(struct registrar *r)
 	replay_cache_free(&r->replay);
 	if (r->reply)
 		evbuffer_free(r->reply);
+	free(r->line_copy);
 	rate_limiter_free(&r->rate);
 }
 

@@ -34,6 +34,7 @@ struct registrar {
 	uint64_t expired_total;
 	int64_t last_compaction_try_ms;
 	struct evbuffer *reply;       /* scratch for one request's reply (reg_proto.c) */
+	char *line_copy;              /* scratch for one request's fields, CONFIG_LINE_LENGTH_MAX + 1 bytes */
 	struct registration_metrics metrics;
 	reg_change_fn on_change;      /* told about every change, before a removal frees it */
 	void *on_change_arg;

@@ -24,18 +24,11 @@
  *   server's PID to PIDFILE and exits, leaving the server running.  Exit status 1
  *   when no answer came before the deadline (default 300 s). */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench-net.h"
 
 #define BATCH 64
 #define QMAX 300
@@ -49,19 +42,6 @@ struct slot {             /* one per DNS ID */
 	int64_t sent_ns;  /* 0: free */
 	int32_t window;
 };
-
-static int64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
 
 static int type_code(const char *t)
 {
@@ -130,22 +110,6 @@ static struct query *read_queries(const char *path, size_t *count)
 	return qs;
 }
 
-static int udp_socket(const char *addr, int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-		fprintf(stderr, "bench-probe: %s: not an IPv4 address\n", addr);
-		exit(2);
-	}
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		die("socket");
-	int big = 4 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-	return fd;
-}
-
 static long cpu_ticks(int pid)
 {
 	char path[64], buf[1024];
@@ -164,20 +128,6 @@ static long cpu_ticks(int pid)
 	return utime + stime;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static uint32_t percentile(const uint32_t *sorted, size_t n, double p)
-{
-	if (n == 0)
-		return 0;
-	size_t i = (size_t)(p * (double)n);
-	return sorted[i >= n ? n - 1 : i];
-}
-
 static int startup(const char *addr, int port, const char *name, const char *pidfile, int deadline_s,
 		   char **cmd)
 {
@@ -186,7 +136,7 @@ static int startup(const char *addr, int port, const char *name, const char *pid
 		fprintf(stderr, "bench-probe: bad name %s\n", name);
 		return 2;
 	}
-	int fd = udp_socket(addr, port);
+	int fd = connect_to(SOCK_DGRAM, addr, port);
 	int64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -260,7 +210,7 @@ int main(int argc, char **argv)
 
 	size_t nq;
 	struct query *qs = read_queries(file, &nq);
-	int fd = udp_socket(addr, port);
+	int fd = connect_to(SOCK_DGRAM, addr, port);
 	size_t total = (size_t)(rate * seconds) + 1;
 	uint32_t *lat = malloc(total * sizeof *lat), *lat_window = malloc(total * sizeof *lat_window);
 	size_t answered = 0, sent = 0, lost = 0, rcodes[16] = { 0 };

@@ -1,8 +1,9 @@
-/* bench-reg.c -- registration load client: sends a file of request lines to svcdns
- * as fast as the server takes them, and reports requests/s.
+/* bench-reg.c -- registration load client: sends a file of request lines to svcdns,
+ * either as fast as the server takes them (reporting requests/s) or at a fixed rate.
  *
  *   bench-reg tcp ADDR PORT FILE [-w WINDOW] [-u EPOCH_MS]
  *   bench-reg udp ADDR PORT FILE [-w WINDOW] [-k LINES_PER_DATAGRAM] [-u EPOCH_MS]
+ *   bench-reg tcp ADDR PORT FILE -r RATE -l SECONDS [-s FIRST_LINE] [-w WINDOW] [-u EPOCH_MS]
  *
  * TCP: one connection, pipelined: up to WINDOW requests (default 4096) in flight,
  * one reply line per request, in order.
@@ -14,23 +15,24 @@
  * -u EPOCH_MS appends " ttl=S" to each line, S = the seconds from the moment of
  * sending to EPOCH_MS (rounded, at least 1): leases sent over several seconds then
  * all end within the same second.
+ * -r RATE -l SECONDS (TCP only): a steady load of RATE requests/s for SECONDS, open
+ * loop: every millisecond the requests due by then (RATE/1000 at a time) are sent,
+ * whether or not the earlier ones have been answered (up to WINDOW in flight).  The
+ * lines are taken from FILE cyclically, starting at line FIRST_LINE (0-based, default
+ * 0), so consecutive runs can go on through the file where the last one stopped.
  *
  * Prints one line: requests ok err lost seconds rate (requests answered OK per
- * second, from the first send to the last reply), then up to 3 error replies.
- * Exit status 1 when any request failed or was lost. */
+ * second, from the first send to the last reply); with -r also the latency of the
+ * replies, measured from each request's scheduled send time (p50_us p99_us max_us).
+ * Then up to 3 error replies on stderr.  Exit status 1 when any request failed or
+ * was lost, 2 on a usage or socket error. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench-net.h"
 
 #define UDP_BATCH 64
 #define UDP_MAX 65536
@@ -44,19 +46,6 @@ struct lines {
 struct tally {
 	size_t ok, err, lost, shown;
 };
-
-static double now_ms(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void die(const char *what)
-{
-	perror(what);
-	exit(2);
-}
 
 static void read_lines(const char *path, struct lines *l)
 {
@@ -95,69 +84,77 @@ static size_t format_line(const struct lines *l, size_t i, double until_ms, char
 	return len;
 }
 
-/* Counts the reply lines in buf[0..n), OK or not; *line_start carries over a line
- * split between two reads. */
-static size_t count_replies(const char *buf, size_t n, struct tally *t, int *line_start)
+/* Counts the reply lines in buf[0..n), and which of them begin with OK; *state carries
+ * a line split between two reads over (1: at the start of a line, 2: after its first
+ * 'O', 0: further on). */
+static size_t count_replies(const char *buf, size_t n, struct tally *t, int *state)
 {
 	size_t lines = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (*line_start) {
-			if (n - i >= 2 && buf[i] == 'O' && buf[i + 1] == 'K') {
-				t->ok++;
-			} else {
-				t->err++;
-				if (t->shown++ < 3) {
-					const char *end = memchr(buf + i, '\n', n - i);
-					fprintf(stderr, "bench-reg: reply: %.*s\n",
-						(int)(end ? end - (buf + i) : (long)(n - i)), buf + i);
-				}
+		if (*state == 1 && buf[i] == 'O') {
+			*state = 2;
+		} else if (*state == 2 && buf[i] == 'K') {
+			t->ok++;
+			*state = 0;
+		} else if (*state) {
+			t->err++;
+			if (t->shown++ < 3) {
+				const char *from = buf + i - (*state == 2 && i > 0), *end = memchr(from, '\n', buf + n - from);
+				fprintf(stderr, "bench-reg: reply: %.*s\n", (int)((end ? end : buf + n) - from), from);
 			}
-			*line_start = 0;
+			*state = 0;
 		}
 		if (buf[i] == '\n') {
 			lines++;
-			*line_start = 1;
+			*state = 1;
 		}
 	}
 	return lines;
 }
 
-static int connect_to(int type, const char *addr, int port)
+/* TOTAL requests over TCP, request k being line (FIRST + k) % l->count.  RATE 0: as fast
+ * as the window allows.  Otherwise request k is due k / RATE seconds after the start, and
+ * lat[k] gets the latency of its reply in microseconds from that moment. */
+static void run_tcp(int fd, const struct lines *l, size_t total, size_t first, double rate, size_t window,
+		    double until_ms, struct tally *t, uint32_t *lat)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-		fprintf(stderr, "bench-reg: %s: not an IPv4 address\n", addr);
-		exit(2);
-	}
-	int fd = socket(AF_INET, type, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		die("connect");
-	int big = 4 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-	return fd;
-}
-
-static void run_tcp(int fd, const struct lines *l, size_t window, double until_ms, struct tally *t)
-{
-	int one = 1, line_start = 1;
+	int one = 1, reply_state = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	size_t cap = 1 << 20, sent = 0, replied = 0, out_len = 0, out_off = 0;
 	char *out = malloc(cap + 2048), *in = malloc(1 << 20);
-	while (replied < l->count) {
-		/* Refill the output buffer while the window allows. */
+	int64_t t0 = clock_ns(CLOCK_MONOTONIC), progress = t0;   /* progress: the last reply */
+	while (replied < total) {
+		int64_t now = clock_ns(CLOCK_MONOTONIC);
+		size_t due = total;
+		if (rate > 0 && (due = (size_t)((now - t0) / 1e9 * rate) + 1) > total)
+			due = total;
+		/* Refill the output buffer while the schedule and the window allow. */
 		if (out_off == out_len) {
 			out_len = out_off = 0;
-			while (sent < l->count && sent - replied < window && out_len < cap)
-				out_len += format_line(l, sent++, until_ms, out + out_len);
+		} else if (out_off > cap / 2) {
+			memmove(out, out + out_off, out_len - out_off);
+			out_len -= out_off;
+			out_off = 0;
 		}
+		if (sent == replied)
+			progress = now;   /* nothing in flight: nothing is overdue */
+		while (sent < due && sent - replied < window && out_len < cap)
+			out_len += format_line(l, (first + sent++) % l->count, until_ms, out + out_len);
+		/* Paced: wake up for the next millisecond's batch. */
 		struct pollfd p = { fd, POLLIN | (out_off < out_len ? POLLOUT : 0), 0 };
-		if (poll(&p, 1, 10000) <= 0) {
-			fprintf(stderr, "bench-reg: no reply for 10 s (%zu of %zu answered)\n", replied, l->count);
-			break;
+		int ready = poll(&p, 1, rate > 0 && sent < total ? 1 : 1000);
+		if (ready < 0 && errno != EINTR)
+			die("poll");
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (ready <= 0) {
+			if (sent > replied && now - progress > 10 * (int64_t)1000000000) {
+				fprintf(stderr, "bench-reg: no reply for 10 s (%zu of %zu answered)\n", replied, total);
+				break;
+			}
+			continue;
 		}
 		if (p.revents & POLLOUT) {
-			ssize_t w = send(fd, out + out_off, out_len - out_off, MSG_DONTWAIT);
+			ssize_t w = send(fd, out + out_off, out_len - out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (w < 0 && errno != EAGAIN)
 				die("send");
 			if (w > 0)
@@ -171,11 +168,21 @@ static void run_tcp(int fd, const struct lines *l, size_t window, double until_m
 			}
 			if (r < 0 && errno != EAGAIN)
 				die("recv");
-			if (r > 0)
-				replied += count_replies(in, r, t, &line_start);
+			if (r <= 0)
+				continue;
+			size_t n = count_replies(in, r, t, &reply_state);
+			for (size_t k = replied; lat && k < replied + n && k < total; k++) {
+				int64_t due_ns = t0 + (int64_t)(k / rate * 1e9);
+				lat[k] = now > due_ns ? (uint32_t)((now - due_ns) / 1000) : 0;
+			}
+			replied += n;
+			if (n)
+				progress = now;
 		}
 	}
-	t->lost = l->count - replied;
+	t->lost = replied < total ? total - replied : 0;
+	free(out);
+	free(in);
 }
 
 static void run_udp(int fd, const struct lines *l, size_t window, size_t per_dgram,
@@ -240,35 +247,67 @@ static void run_udp(int fd, const struct lines *l, size_t window, size_t per_dgr
 	}
 }
 
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench-reg tcp|udp ADDR PORT FILE [-w WINDOW] [-k LINES_PER_DATAGRAM] [-u EPOCH_MS]\n"
+			"       bench-reg tcp ADDR PORT FILE -r RATE -l SECONDS [-s FIRST_LINE] [-w WINDOW] [-u EPOCH_MS]\n");
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 5) {
-		fprintf(stderr, "usage: %s tcp|udp ADDR PORT FILE [-w WINDOW] [-k LINES_PER_DATAGRAM] [-u EPOCH_MS]\n",
-			argv[0]);
-		return 2;
-	}
+	if (argc < 5 || (strcmp(argv[1], "tcp") != 0 && strcmp(argv[1], "udp") != 0))
+		usage();
 	int udp = strcmp(argv[1], "udp") == 0;
-	size_t window = udp ? 128 : 4096, per_dgram = 1;
-	double until_ms = 0;
-	for (int i = 5; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "-w") == 0)
-			window = strtoul(argv[i + 1], NULL, 10);
-		else if (strcmp(argv[i], "-k") == 0)
-			per_dgram = strtoul(argv[i + 1], NULL, 10);
-		else if (strcmp(argv[i], "-u") == 0)
-			until_ms = strtod(argv[i + 1], NULL);
+	size_t window = udp ? 128 : 4096, per_dgram = 1, first = 0;
+	double until_ms = 0, rate = 0, duration = 0;
+	for (int i = 5; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			usage();
+		const char *opt = argv[i], *val = argv[i + 1];
+		if (strcmp(opt, "-w") == 0)
+			window = strtoul(val, NULL, 10);
+		else if (strcmp(opt, "-k") == 0)
+			per_dgram = strtoul(val, NULL, 10);
+		else if (strcmp(opt, "-u") == 0)
+			until_ms = strtod(val, NULL);
+		else if (strcmp(opt, "-r") == 0)
+			rate = strtod(val, NULL);
+		else if (strcmp(opt, "-l") == 0)
+			duration = strtod(val, NULL);
+		else if (strcmp(opt, "-s") == 0)
+			first = strtoul(val, NULL, 10);
+		else
+			usage();
+	}
+	if ((rate > 0) != (duration > 0) || (rate > 0 && udp)) {
+		fprintf(stderr, "bench-reg: -r RATE and -l SECONDS go together, over TCP only\n");
+		return 2;
 	}
 	struct lines l;
 	read_lines(argv[4], &l);
+	if (rate > 0 && l.count == 0) {
+		fprintf(stderr, "bench-reg: %s: no lines\n", argv[4]);
+		return 2;
+	}
+	size_t total = rate > 0 ? (size_t)(rate * duration + 0.5) : l.count;
+	uint32_t *lat = rate > 0 ? calloc(total + 1, sizeof *lat) : NULL;
 	int fd = connect_to(udp ? SOCK_DGRAM : SOCK_STREAM, argv[2], atoi(argv[3]));
 	struct tally t = { 0 };
 	double t0 = now_ms(CLOCK_MONOTONIC), last_reply = t0;
 	if (udp)
 		run_udp(fd, &l, window, per_dgram ? per_dgram : 1, until_ms, &t, &last_reply);
 	else
-		run_tcp(fd, &l, window, until_ms, &t);
+		run_tcp(fd, &l, total, l.count ? first % l.count : 0, rate, window ? window : 1, until_ms, &t, lat);
 	double seconds = ((udp ? last_reply : now_ms(CLOCK_MONOTONIC)) - t0) / 1e3;
-	printf("requests=%zu ok=%zu err=%zu lost=%zu seconds=%.3f rate=%.0f\n", l.count, t.ok, t.err,
-	       t.lost, seconds, t.ok / seconds);
+	printf("requests=%zu ok=%zu err=%zu lost=%zu seconds=%.3f rate=%.0f", total, t.ok, t.err, t.lost,
+	       seconds, seconds > 0 ? t.ok / seconds : 0);
+	if (lat) {
+		size_t answered = total - t.lost;
+		qsort(lat, answered, sizeof *lat, cmp_u32);
+		printf(" p50_us=%u p99_us=%u max_us=%u", percentile(lat, answered, 0.5), percentile(lat, answered, 0.99),
+		       answered ? lat[answered - 1] : 0);
+	}
+	printf("\n");
 	return t.err || t.lost ? 1 : 0;
 }

@@ -9,14 +9,7 @@
  *
  * Usage: null-responder ADDR PORT        (runs until killed) */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "bench-net.h"
 
 #define BATCH 32
 #define QUERY_MAX 512
@@ -32,13 +25,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s ADDR PORT\n", argv[0]);
 		return 2;
 	}
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[2])) };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || inet_pton(AF_INET, argv[1], &addr.sin_addr) != 1 ||
-	    bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		perror("null-responder: socket/bind");
-		return 1;
-	}
+	int fd = bind_udp(argv[1], atoi(argv[2]));
 	static uint8_t buffers[BATCH][QUERY_MAX + sizeof answer_rr];
 	static struct sockaddr_storage peers[BATCH];
 	struct mmsghdr in[BATCH], out[BATCH];

@@ -1,15 +1,17 @@
 /* listen_reg.c -- the registration protocol over UDP and TCP, with group commit.
  *
- * Lines are framed here and executed by reg_proto.c.  With a state file, every
- * reply waits in a per-connection (or per-datagram) hold until the group commit
- * has made the changes durable with one fsync for everything the loop turn did;
- * only then do the OKs go out. */
+ * Lines are framed here and executed by reg_proto.c.  UDP datagrams come in with
+ * recvmmsg and their replies go out with sendmmsg, a batch at a time.  With a state
+ * file, every reply waits (in the UDP listener's queue or the TCP connection's hold)
+ * until the group commit has made the changes durable with one fsync for everything
+ * the loop turn did; only then do the OKs go out. */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,22 +20,34 @@
 #include "server.h"
 
 #define REG_TCP_IDLE_S 300        /* registration clients keep connections for renewals */
-#define REG_UDP_BATCH 64          /* datagrams read per wakeup */
 #define REG_OUTPUT_HIGH (1 << 20) /* stop reading a client that does not read its replies */
+#define REG_UDP_BATCH 32          /* datagrams per recvmmsg and per wakeup; replies per sendmmsg */
+#define REG_UDP_DATAGRAM_MAX 65536 /* any UDP payload (at most 65,527 bytes, over IPv6) */
+#define REG_UDP_TEXT_SIZE (64 << 10)  /* reply bytes allocated at open: one reply of any size */
+#define REG_UDP_TEXT_KEEP (256 << 10) /* a queue grown past this by big LIST replies shrinks back */
+
+/* A reply in a UDP listener's queue, waiting for its batch's sendmmsg or for the commit. */
+struct udp_reply {
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	size_t offset, size;                 /* its bytes in the listener's text */
+};
 
 struct reg_udp_listener {
 	struct server *srv;
 	int fd;
 	struct event *ev;
-};
-
-struct held_datagram {
-	struct held_datagram *next;
-	int fd;
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
-	size_t size;
-	char data[];
+	struct evbuffer *reply;              /* the replies of the datagram being executed */
+	struct udp_reply queue[REG_UDP_BATCH]; /* replies not sent yet, in the order of their requests */
+	unsigned queued;
+	char *text;                          /* the queued replies' bytes */
+	size_t text_used, text_size;
+	struct mmsghdr in[REG_UDP_BATCH], out[REG_UDP_BATCH];
+	struct iovec in_iov[REG_UDP_BATCH], out_iov[REG_UDP_BATCH];
+	struct sockaddr_storage peers[REG_UDP_BATCH];
+	/* Room for the largest datagram in every slot: 2 MiB of address space, mapped
+	 * untouched; only the pages that datagrams fill become memory. */
+	char (*slots)[REG_UDP_DATAGRAM_MAX];
 };
 
 struct reg_tcp_listener {
@@ -66,6 +80,7 @@ static void request_commit(struct server *srv)
 
 static void conn_free(struct reg_conn *c);
 static void conn_finish(struct reg_conn *c);
+static void udp_release_replies(struct reg_udp_listener *l, int deliver);
 
 void reg_commit_now(evutil_socket_t fd, short what, void *arg)
 {
@@ -73,13 +88,8 @@ void reg_commit_now(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	srv->commit_pending = 0;
 	int durable = registrar_commit(&srv->registrar) == 0;
-	while (srv->held_datagrams) {
-		struct held_datagram *d = srv->held_datagrams;
-		srv->held_datagrams = d->next;
-		if (durable && sendto(d->fd, d->data, d->size, 0, (struct sockaddr *)&d->peer, d->peer_len) < 0)
-			log_debug("register udp: sendto: %s", strerror(errno));
-		free(d);
-	}
+	for (int i = 0; i < srv->reg_udp_count; i++)
+		udp_release_replies(srv->reg_udp[i], durable);
 	while (srv->held_conns) {
 		struct reg_conn *c = srv->held_conns;
 		srv->held_conns = c->next_held;
@@ -112,32 +122,95 @@ static void execute_lines(struct server *srv, const char *data, size_t len, cons
 	}
 }
 
-static void send_or_hold(struct server *srv, int fd, const struct sockaddr_storage *peer, socklen_t peer_len,
-			 struct evbuffer *reply)
+/* Sends msgs[0..count) in as few calls as the kernel takes them.  A reply that the
+ * kernel refuses is dropped and the rest still go; with the socket buffer full, the
+ * rest are dropped too.  Their clients time out and retry, as after any lost datagram. */
+static void send_batch(int fd, struct mmsghdr *msgs, unsigned count)
 {
-	size_t size = evbuffer_get_length(reply);
+	unsigned sent = 0, dropped = 0;
+	int err = 0;
+	while (sent < count) {
+		int k = sendmmsg(fd, msgs + sent, count - sent, 0);
+		if (k > 0) {
+			sent += (unsigned)k;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		err = errno;
+		unsigned lost = err == EAGAIN || err == EWOULDBLOCK ? count - sent : 1;
+		sent += lost;
+		dropped += lost;
+	}
+	if (dropped)
+		log_debug("register udp: sendmmsg: %s: %u replies dropped", strerror(err), dropped);
+}
+
+/* Empties the queue: delivers its replies with sendmmsg, or drops them when the
+ * changes they acknowledge did not reach the disk (no OK may leave for those: the
+ * clients retry). */
+static void udp_release_replies(struct reg_udp_listener *l, int deliver)
+{
+	if (deliver && l->queued) {
+		for (unsigned i = 0; i < l->queued; i++) {
+			struct udp_reply *r = &l->queue[i];
+			l->out_iov[i] = (struct iovec){ l->text + r->offset, r->size };
+			l->out[i].msg_hdr = (struct msghdr){ .msg_name = &r->peer, .msg_namelen = r->peer_len,
+							     .msg_iov = &l->out_iov[i], .msg_iovlen = 1 };
+		}
+		send_batch(l->fd, l->out, l->queued);
+	}
+	l->queued = 0;
+	l->text_used = 0;
+	if (l->text_size > REG_UDP_TEXT_KEEP) {
+		char *text = realloc(l->text, REG_UDP_TEXT_SIZE);
+		if (text) {
+			l->text = text;
+			l->text_size = REG_UDP_TEXT_SIZE;
+		}
+	}
+}
+
+/* Moves the replies in l->reply to the queue, addressed to peer. */
+static void queue_reply(struct reg_udp_listener *l, const struct sockaddr_storage *peer, socklen_t peer_len)
+{
+	size_t size = evbuffer_get_length(l->reply);
 	if (size > REG_UDP_REPLY_MAX) {
-		evbuffer_drain(reply, size);
-		evbuffer_add_printf(reply, "ERR 413 replies do not fit in one datagram: send fewer lines\n");
-		size = evbuffer_get_length(reply);
+		evbuffer_drain(l->reply, size);
+		evbuffer_add_printf(l->reply, "ERR 413 replies do not fit in one datagram: send fewer lines\n");
+		size = evbuffer_get_length(l->reply);
 	}
-	const char *bytes = (const char *)evbuffer_pullup(reply, -1);
-	if (!srv->registrar.state) {
-		if (sendto(fd, bytes, size, 0, (const struct sockaddr *)peer, peer_len) < 0)
-			log_debug("register udp: sendto: %s", strerror(errno));
-		return;
+	if (l->text_used + size > l->text_size) {
+		/* Only LISTs and datagrams of many lines get big replies: once they are sent,
+		 * the text shrinks back. */
+		size_t text_size = l->text_size * 2 >= l->text_used + size ? l->text_size * 2 : l->text_used + size;
+		char *text = realloc(l->text, text_size);
+		if (!text) {
+			log_warn("register udp: out of memory: a reply is dropped");
+			evbuffer_drain(l->reply, size);
+			return;
+		}
+		l->text = text;
+		l->text_size = text_size;
 	}
-	struct held_datagram *d = malloc(sizeof *d + size);
-	if (!d)
-		return;  /* the client times out and retries */
-	d->fd = fd;
-	d->peer = *peer;
-	d->peer_len = peer_len;
-	d->size = size;
-	memcpy(d->data, bytes, size);
-	d->next = srv->held_datagrams;
-	srv->held_datagrams = d;
-	request_commit(srv);
+	struct udp_reply *r = &l->queue[l->queued++];
+	memcpy(&r->peer, peer, peer_len);
+	r->peer_len = peer_len;
+	r->offset = l->text_used;
+	r->size = size;
+	evbuffer_remove(l->reply, l->text + l->text_used, size);
+	l->text_used += size;
+}
+
+/* Executes a received batch of n datagrams and queues their replies. */
+static void execute_batch(struct reg_udp_listener *l, int n)
+{
+	for (int i = 0; i < n; i++) {
+		execute_lines(l->srv, l->slots[i], l->in[i].msg_len, (struct sockaddr *)&l->peers[i], REG_UDP,
+			      l->reply);
+		if (evbuffer_get_length(l->reply))
+			queue_reply(l, &l->peers[i], l->in[i].msg_hdr.msg_namelen);
+	}
 }
 
 static void udp_readable(evutil_socket_t fd, short what, void *arg)
@@ -145,26 +218,29 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct reg_udp_listener *l = arg;
 	struct server *srv = l->srv;
-	static char datagram[65536];
-	struct evbuffer *reply = evbuffer_new();
-	if (!reply)
-		return;
 	registrar_tick(&srv->registrar);
-	for (int i = 0; i < REG_UDP_BATCH; i++) {
-		struct sockaddr_storage peer;
-		socklen_t peer_len = sizeof peer;
-		ssize_t n = recvfrom(fd, datagram, sizeof datagram, MSG_DONTWAIT, (struct sockaddr *)&peer, &peer_len);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("register udp: recvfrom: %s", strerror(errno));
+	/* Replies still waiting for a commit leave less room: the datagrams beyond wait in
+	 * the socket for the next loop turn. */
+	unsigned budget = REG_UDP_BATCH - l->queued;
+	while (budget > 0) {
+		unsigned want = budget;
+		for (unsigned i = 0; i < want; i++)
+			l->in[i].msg_hdr.msg_namelen = sizeof l->peers[i];  /* recvmmsg sets it to the peer's length */
+		int n = recvmmsg(fd, l->in, want, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_warn("register udp: recvmmsg: %s", strerror(errno));
 			break;
 		}
-		execute_lines(srv, datagram, (size_t)n, (struct sockaddr *)&peer, REG_UDP, reply);
-		if (evbuffer_get_length(reply))
-			send_or_hold(srv, fd, &peer, peer_len, reply);
-		evbuffer_drain(reply, evbuffer_get_length(reply));
+		execute_batch(l, n);
+		if (srv->registrar.state)
+			request_commit(srv);
+		else
+			udp_release_replies(l, 1);
+		budget -= (unsigned)n;
+		if ((unsigned)n < want)
+			break;
 	}
-	evbuffer_free(reply);
 }
 
 struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct listen_addr *addr)
@@ -173,27 +249,49 @@ struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct 
 	if (fd < 0)
 		return NULL;
 	struct reg_udp_listener *l = calloc(1, sizeof *l);
-	if (!l || !(l->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, udp_readable, l)) ||
-	    event_add(l->ev, NULL) < 0) {
-		log_error("register: udp %s: out of memory", addr->text);
-		if (l && l->ev)
-			event_free(l->ev);
-		free(l);
-		close(fd);
-		return NULL;
-	}
+	if (!l)
+		goto fail;
 	l->srv = srv;
 	l->fd = fd;
+	l->slots = mmap(NULL, REG_UDP_BATCH * sizeof *l->slots, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (l->slots == MAP_FAILED) {
+		l->slots = NULL;
+		goto fail;
+	}
+	for (int i = 0; i < REG_UDP_BATCH; i++) {
+		l->in_iov[i] = (struct iovec){ l->slots[i], sizeof l->slots[i] };
+		l->in[i].msg_hdr = (struct msghdr){ .msg_name = &l->peers[i], .msg_iov = &l->in_iov[i], .msg_iovlen = 1 };
+	}
+	l->text_size = REG_UDP_TEXT_SIZE;
+	l->text = malloc(l->text_size);
+	l->reply = evbuffer_new();
+	l->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, udp_readable, l);
+	if (!l->text || !l->reply || !l->ev || event_add(l->ev, NULL) < 0)
+		goto fail;
 	log_info("register: listening on udp %s", addr->text);
 	return l;
+fail:
+	log_error("register: udp %s: out of memory", addr->text);
+	if (l)
+		reg_udp_listener_free(l);  /* closes fd */
+	else
+		close(fd);
+	return NULL;
 }
 
 void reg_udp_listener_free(struct reg_udp_listener *l)
 {
 	if (!l)
 		return;
-	event_free(l->ev);
+	if (l->ev)
+		event_free(l->ev);
+	if (l->reply)
+		evbuffer_free(l->reply);
 	close(l->fd);
+	free(l->text);
+	if (l->slots)
+		munmap(l->slots, REG_UDP_BATCH * sizeof *l->slots);
 	free(l);
 }
 
@@ -223,11 +321,6 @@ void reg_close_all(struct server *srv)
 {
 	while (srv->reg_conns)
 		conn_free(srv->reg_conns);
-	while (srv->held_datagrams) {
-		struct held_datagram *d = srv->held_datagrams;
-		srv->held_datagrams = d->next;
-		free(d);
-	}
 }
 
 /* Without a state file replies go straight out; with one they wait for the commit

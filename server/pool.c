@@ -15,6 +15,7 @@
 
 #ifdef POOL_ASAN
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
 #endif
 
 /* Under AddressSanitizer a record is poisoned while it is not handed out, so a use
@@ -34,6 +35,20 @@ static void pool_unpoison(void *addr, size_t size)
 	ASAN_UNPOISON_MEMORY_REGION(addr, size);
 #else
 	(void)addr, (void)size;
+#endif
+}
+
+/* LeakSanitizer looks for pointers to malloc'd blocks (an instance's TXT) in the heap,
+ * stacks and globals, not in mappings of our own: it is told about them. */
+static void leak_check_watch(void *addr, size_t size, int watch)
+{
+#ifdef POOL_ASAN
+	if (watch)
+		__lsan_register_root_region(addr, size);
+	else
+		__lsan_unregister_root_region(addr, size);
+#else
+	(void)addr, (void)size, (void)watch;
 #endif
 }
 
@@ -62,6 +77,7 @@ void pool_destroy(struct pool *p)
 		struct pool_chunk *next = c->next;
 		size_t size = c->size;
 		pool_unpoison(c, size);  /* the next mapping at this address starts clean */
+		leak_check_watch(c, size, 0);
 		munmap(c, size);
 		c = next;
 	}
@@ -87,16 +103,20 @@ static void *map_aligned(size_t size)
 void *pool_map(size_t size)
 {
 	void *memory = map_aligned(size);
+	if (!memory)
+		return NULL;
 	/* Only a hint: without it (or with THP off) the memory works on small pages. */
-	if (memory)
-		(void)madvise(memory, size, MADV_HUGEPAGE);
+	(void)madvise(memory, size, MADV_HUGEPAGE);
+	leak_check_watch(memory, size, 1);
 	return memory;
 }
 
 void pool_unmap(void *memory, size_t size)
 {
-	if (memory)
-		munmap(memory, size);
+	if (!memory)
+		return;
+	leak_check_watch(memory, size, 0);
+	munmap(memory, size);
 }
 
 static int add_chunk(struct pool *p)
@@ -105,6 +125,8 @@ static int add_chunk(struct pool *p)
 	struct pool_chunk *c = size >= CHUNK_HUGE ? pool_map(size) : map_aligned(size);
 	if (!c)
 		return -1;
+	if (size < CHUNK_HUGE)
+		leak_check_watch(c, size, 1);
 	c->next = p->chunks;
 	c->size = size;
 	p->chunks = c;

@@ -18,7 +18,6 @@ struct tcp_conn;
 struct reg_udp_listener;
 struct reg_tcp_listener;
 struct reg_conn;
-struct held_datagram;
 struct forwarder;
 struct http_api;
 
@@ -50,7 +49,6 @@ struct server {
 	int reg_tcp_count;
 	struct reg_conn *reg_conns;       /* open registration connections */
 	struct reg_conn *held_conns;      /* connections whose replies wait for the commit */
-	struct held_datagram *held_datagrams; /* UDP replies waiting for the commit */
 	struct event *commit_event;       /* the group commit, run once per loop turn */
 	int commit_pending;
 	struct event *expiry_event;       /* the lease sweep */

@@ -309,7 +309,8 @@ size_t registrar_expire(struct registrar *r, size_t budget)
 	struct instance *inst;
 	while (n < budget && (inst = lease_first(&r->leases)) && inst->expires_ms <= r->now_ms) {
 		char name[2 * (DNAME_MAX_LABEL + 1)];
-		log_info("expired %s", instance_text_name(inst, name));
+		if (log_enabled(LOG_INFO))
+			log_info("expired %s", instance_text_name(inst, name));
 		tell(r, REG_EXPIRED, inst);
 		/* No journal record: on replay the lease end alone drops it. */
 		drop_instance(r, inst);

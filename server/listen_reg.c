@@ -219,28 +219,26 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 	struct reg_udp_listener *l = arg;
 	struct server *srv = l->srv;
 	registrar_tick(&srv->registrar);
-	/* Replies still waiting for a commit leave less room: the datagrams beyond wait in
-	 * the socket for the next loop turn. */
-	unsigned budget = REG_UDP_BATCH - l->queued;
-	while (budget > 0) {
-		unsigned want = budget;
-		for (unsigned i = 0; i < want; i++)
-			l->in[i].msg_hdr.msg_namelen = sizeof l->peers[i];  /* recvmmsg sets it to the peer's length */
-		int n = recvmmsg(fd, l->in, want, MSG_DONTWAIT, NULL);
-		if (n <= 0) {
-			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("register udp: recvmmsg: %s", strerror(errno));
-			break;
-		}
-		execute_batch(l, n);
-		if (srv->registrar.state)
-			request_commit(srv);
-		else
-			udp_release_replies(l, 1);
-		budget -= (unsigned)n;
-		if ((unsigned)n < want)
-			break;
+	/* One batch per loop turn: with a state file its replies wait for the commit at the
+	 * end of the turn, and further datagrams wait in the socket until then. */
+	unsigned want = REG_UDP_BATCH - l->queued;
+	if (want == 0)
+		return;
+	for (unsigned i = 0; i < want; i++)
+		l->in[i].msg_hdr.msg_namelen = sizeof l->peers[i];  /* recvmmsg sets it to the peer's length */
+	int n = recvmmsg(fd, l->in, want, MSG_DONTWAIT, NULL);
+	if (n <= 0) {
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			log_warn("register udp: recvmmsg: %s", strerror(errno));
+		return;
 	}
+	execute_batch(l, n);
+	if (l->queued == 0)
+		return;
+	if (srv->registrar.state)
+		request_commit(srv);
+	else
+		udp_release_replies(l, 1);
 }
 
 struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct listen_addr *addr)

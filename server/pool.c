@@ -20,21 +20,15 @@
 
 /* Under AddressSanitizer a record is poisoned while it is not handed out, so a use
  * after pool_free is reported as it would be after free(). */
-static void pool_poison(void *addr, size_t size)
+static void mark_usable(void *addr, size_t size, int usable)
 {
 #ifdef POOL_ASAN
-	ASAN_POISON_MEMORY_REGION(addr, size);
+	if (usable)
+		ASAN_UNPOISON_MEMORY_REGION(addr, size);
+	else
+		ASAN_POISON_MEMORY_REGION(addr, size);
 #else
-	(void)addr, (void)size;
-#endif
-}
-
-static void pool_unpoison(void *addr, size_t size)
-{
-#ifdef POOL_ASAN
-	ASAN_UNPOISON_MEMORY_REGION(addr, size);
-#else
-	(void)addr, (void)size;
+	(void)addr, (void)size, (void)usable;
 #endif
 }
 
@@ -76,7 +70,7 @@ void pool_destroy(struct pool *p)
 	while (c) {
 		struct pool_chunk *next = c->next;
 		size_t size = c->size;
-		pool_unpoison(c, size);  /* the next mapping at this address starts clean */
+		mark_usable(c, size, 1);  /* the next mapping at this address starts clean */
 		leak_check_watch(c, size, 0);
 		munmap(c, size);
 		c = next;
@@ -122,18 +116,25 @@ void pool_unmap(void *memory, size_t size)
 static int add_chunk(struct pool *p)
 {
 	size_t size = p->next_chunk_size;
-	struct pool_chunk *c = size >= CHUNK_HUGE ? pool_map(size) : map_aligned(size);
+	struct pool_chunk *c;
+	if (size >= CHUNK_HUGE) {
+		c = pool_map(size);
+	} else {
+		c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (c == MAP_FAILED)
+			c = NULL;
+		else
+			leak_check_watch(c, size, 1);
+	}
 	if (!c)
 		return -1;
-	if (size < CHUNK_HUGE)
-		leak_check_watch(c, size, 1);
 	c->next = p->chunks;
 	c->size = size;
 	p->chunks = c;
 	p->bytes += size;
 	p->next = (unsigned char *)c + POOL_GRAIN * ((sizeof *c + POOL_GRAIN - 1) / POOL_GRAIN);
 	p->end = (unsigned char *)c + size;
-	pool_poison(p->next, (size_t)(p->end - p->next));
+	mark_usable(p->next, (size_t)(p->end - p->next), 0);
 	if (size < CHUNK_HUGE)
 		p->next_chunk_size = size * 2;
 	return 0;
@@ -152,8 +153,9 @@ void *pool_alloc(struct pool *p, size_t size)
 	void **list = &p->free_lists[size / POOL_GRAIN - 1];
 	void *record = *list;
 	if (record) {
-		pool_unpoison(record, size);
+		mark_usable(record, size, 1);
 		*list = ((struct free_record *)record)->next;
+		((struct free_record *)record)->next = NULL;
 	} else {
 		/* The rest of a chunk too small for this record is left unused: at most
 		 * POOL_RECORD_MAX bytes of a chunk of 64 KiB or more. */
@@ -161,19 +163,21 @@ void *pool_alloc(struct pool *p, size_t size)
 			return NULL;
 		record = p->next;
 		p->next += size;
-		pool_unpoison(record, size);
+		mark_usable(record, size, 1);
 	}
-	memset(record, 0, size);
 	return record;
 }
 
 void pool_free(struct pool *p, void *record, size_t size)
 {
-	if (!record)
-		return;
+	if (!record || size == 0 || size > POOL_RECORD_MAX)
+		return;  /* not from pool_alloc */
 	size = class_size(size);
+	/* Cleared here, not in pool_alloc: fresh chunk memory is zero already, and under
+	 * ASan the chunks are LeakSanitizer roots, where a stale pointer would hide a leak. */
+	memset(record, 0, size);
 	void **list = &p->free_lists[size / POOL_GRAIN - 1];
 	((struct free_record *)record)->next = *list;
 	*list = record;
-	pool_poison(record, size);
+	mark_usable(record, size, 0);
 }

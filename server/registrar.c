@@ -238,6 +238,10 @@ void registrar_register(struct registrar *r, struct instance_spec *spec, unsigne
 	int existed = inst != NULL;
 	enum registry_put_result put = registry_put(r->reg, spec, &inst);
 	if (put >= REGISTRY_PUT_CONFLICT || lease_add(&r->leases, inst) < 0) {
+		/* A replacement that ran out of memory has its new lease end already: keep
+		 * the timer in order. */
+		if (existed && put == REGISTRY_PUT_NOMEM)
+			lease_update(&r->leases, inst);
 		set_error(res, 503, "out of memory");
 		return;
 	}

@@ -34,17 +34,21 @@ static size_t service_size(size_t wire_label_len)
 
 /* A service's instance array comes from the pool while it is small (most services
  * have a few instances) and from malloc beyond that. */
+static int instances_in_pool(size_t capacity)
+{
+	return capacity * sizeof(struct instance *) <= POOL_RECORD_MAX;
+}
+
 static struct instance **instances_alloc(struct registry *reg, size_t capacity)
 {
 	size_t size = capacity * sizeof(struct instance *);
-	return size <= POOL_RECORD_MAX ? pool_alloc(&reg->pool, size) : malloc(size);
+	return instances_in_pool(capacity) ? pool_alloc(&reg->pool, size) : malloc(size);
 }
 
 static void instances_free(struct registry *reg, struct instance **array, size_t capacity)
 {
-	size_t size = capacity * sizeof *array;
-	if (size <= POOL_RECORD_MAX)
-		pool_free(&reg->pool, array, size);
+	if (instances_in_pool(capacity))
+		pool_free(&reg->pool, array, capacity * sizeof *array);
 	else
 		free(array);
 }
@@ -71,7 +75,7 @@ static void free_instance_txt(struct hnode *node, void *arg)
 static void free_large_array(struct hnode *node, void *arg)
 {
 	struct service *svc = HNODE_RECORD(node, struct service, node);
-	if (svc->capacity * sizeof *svc->instances > POOL_RECORD_MAX)
+	if (!instances_in_pool(svc->capacity))
 		free(svc->instances);
 	(void)arg;
 }

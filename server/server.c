@@ -183,7 +183,7 @@ static int open_listeners(struct server *srv)
 
 /* Expiry works in bounded slices so that a million leases ending in the same second
  * never hold up query answering for long. */
-#define EXPIRY_BUDGET 250       /* about 0.1 ms of work: DNS is served between slices */
+#define EXPIRY_BUDGET 250       /* about 0.1 ms of work below log level info: DNS is served between slices */
 #define EXPIRY_INTERVAL_MS 100
 
 static void on_expiry_timer(evutil_socket_t fd, short what, void *arg)

@@ -134,7 +134,7 @@ import select, socket, sys, time
 port = int(sys.argv[1])
 dest = ("127.0.0.1", port)
 
-def collect(socks, want, deadline):
+def collect(socks, deadline):
     """First reply per socket (index -> text) until all came or the deadline passed."""
     got = {}
     while len(got) < len(socks) and time.time() < deadline:
@@ -152,7 +152,7 @@ def new_socket():
 socks = [new_socket() for _ in range(100)]
 for i, s in enumerate(socks):
     s.sendto(("REGISTER burst b%d 10.9.0.%d 80 ttl=%d\n" % (i, i + 1, 1000 + i)).encode(), dest)
-got = collect(socks, 100, time.time() + 5)
+got = collect(socks, time.time() + 5)
 right = sum(1 for i in range(100) if got.get(i) == "OK ttl=%d\n" % (1000 + i))
 print("senders %d/100" % right)
 
@@ -178,7 +178,7 @@ def long_reply(k):
 socks = [new_socket() for _ in range(20)]
 for k, s in enumerate(socks):
     s.sendto(long_request(k).encode(), dest)
-got = collect(socks, 20, time.time() + 5)
+got = collect(socks, time.time() + 5)
 print("long %d/20" % sum(1 for k in range(20) if got.get(k) == long_reply(k)))
 PY
 for state in no yes; do

@@ -47,7 +47,7 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS    := $(notdir $(FUZZ_SRCS:.c=))
 FUZZ_SECONDS ?= 60
 
-build/fuzz/obj/%.o: %.c $(wildcard server/*.h include/svcdns/*.h)
+build/fuzz/obj/%.o: %.c $(wildcard server/*.h include/svcdns/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -Wno-unknown-warning-option -Wno-gnu-variable-sized-type-not-at-end $(PKG_CFLAGS) -c $< -o $@
 build/fuzz/libsvcdnsd.a: $(SERVER_SRCS:%.c=build/fuzz/obj/%.o)

@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "keepalive.h"
 #include "transport.h"
@@ -46,13 +45,6 @@ static void say(struct keepalive *k, const char *fmt, ...)
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
 	k->log(k->log_arg, message);
-}
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 /* Waits up to wait_ms for stop_fd to become readable. Returns 1 for stop, 0 when the

@@ -29,7 +29,7 @@ static void set_error(struct transport *t, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t monotonic_ms(void)
+int64_t monotonic_ms(void)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);

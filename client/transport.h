@@ -49,5 +49,7 @@ int transport_next_line(struct transport *t, unsigned timeout_ms, char **line);
 /* Waits until fd has one of events or deadline_ms (monotonic) passes, through EINTR.
  * Returns 1 when ready, 0 on timeout, -1 when poll fails. */
 int wait_ready(int fd, short events, int64_t deadline_ms);
+/* Milliseconds on the monotonic clock. */
+int64_t monotonic_ms(void);
 
 #endif

@@ -69,13 +69,7 @@ static int set_register(struct yaml_ctx *y, void *target, const char *key, yaml_
 static int set_state(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
 {
 	struct config *cfg = target;
-	const char *text;
-	if (cfg_get_string(y, v, key, &text) < 0)
-		return -1;
-	if (strlen(text) >= sizeof cfg->state_file)
-		return cfg_fail(y, v, key, "path too long");
-	strcpy(cfg->state_file, text);
-	return 0;
+	return cfg_set_path(y, key, v, cfg->state_file, sizeof cfg->state_file);
 }
 
 static int add_cidr(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
@@ -249,13 +243,7 @@ static int set_answer_limits(struct yaml_ctx *y, void *target, const char *key, 
 static int set_zones(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
 {
 	struct config *cfg = target;
-	const char *text;
-	if (cfg_get_string(y, v, key, &text) < 0)
-		return -1;
-	if (strlen(text) >= sizeof cfg->zones_dir)
-		return cfg_fail(y, v, key, "path too long");
-	strcpy(cfg->zones_dir, text);
-	return 0;
+	return cfg_set_path(y, key, v, cfg->zones_dir, sizeof cfg->zones_dir);
 }
 
 static int set_log_level(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)

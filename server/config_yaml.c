@@ -59,6 +59,17 @@ int cfg_set_u32(struct yaml_ctx *y, const char *key, yaml_node_t *value, uint32_
 	return 0;
 }
 
+int cfg_set_path(struct yaml_ctx *y, const char *key, yaml_node_t *value, char *field, size_t size)
+{
+	const char *text;
+	if (cfg_get_string(y, value, key, &text) < 0)
+		return -1;
+	if (strlen(text) >= size)
+		return cfg_fail(y, value, key, "path too long");
+	strcpy(field, text);
+	return 0;
+}
+
 int cfg_get_name(struct yaml_ctx *y, yaml_node_t *node, const char *key,
 		    uint8_t wire[DNAME_MAX_WIRE])
 {

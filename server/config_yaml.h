@@ -32,6 +32,8 @@ int cfg_get_uint(struct yaml_ctx *y, yaml_node_t *node, const char *key,
 	     unsigned long min, unsigned long max, unsigned long *out);
 int cfg_set_u32(struct yaml_ctx *y, const char *key, yaml_node_t *value, uint32_t *field,
 	    unsigned long min, unsigned long max);
+/* A file or directory path into a buffer of size bytes. */
+int cfg_set_path(struct yaml_ctx *y, const char *key, yaml_node_t *value, char *field, size_t size);
 /* A domain name of LDH labels, into lowercase wire form. */
 int cfg_get_name(struct yaml_ctx *y, yaml_node_t *node, const char *key, uint8_t wire[DNAME_MAX_WIRE]);
 /* One LDH label, lowercased. */

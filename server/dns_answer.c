@@ -30,11 +30,6 @@ static uint64_t next_random(struct responder *r)
 	return r->rng;
 }
 
-static int instance_live(const struct responder *r, const struct instance *inst)
-{
-	return inst->expires_ms == 0 || inst->expires_ms > r->now_ms;
-}
-
 /* The TTL of an instance's records: the configured TTL, never past its lease. */
 static uint32_t instance_ttl(const struct responder *r, const struct instance *inst)
 {
@@ -75,7 +70,7 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 	uint32_t ttl = r->cfg->ttl;
 	for (size_t i = 0; i < svc->count; i++) {
 		struct instance *inst = svc->instances[i];
-		if (!instance_live(r, inst) || (family && inst->family != family) ||
+		if (!instance_live(inst, r->now_ms) || (family && inst->family != family) ||
 		    (proto >= 0 && (int)inst->proto != proto))
 			continue;
 		uint32_t t = instance_ttl(r, inst);
@@ -106,7 +101,7 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 static int service_has_live(const struct responder *r, const struct service *svc)
 {
 	for (size_t i = 0; i < svc->count; i++)
-		if (instance_live(r, svc->instances[i]))
+		if (instance_live(svc->instances[i], r->now_ms))
 			return 1;
 	return 0;
 }
@@ -171,7 +166,7 @@ static int answer_service(struct responder *r, struct answer *a, const uint8_t *
 static int answer_instance(struct responder *r, struct answer *a, const uint8_t *owner,
 			   struct instance *inst, uint16_t qtype)
 {
-	if (!instance_live(r, inst))
+	if (!instance_live(inst, r->now_ms))
 		return 0;
 	if (qtype == TYPE_ANY)
 		qtype = pick_any_type(NULL, inst);
@@ -347,7 +342,7 @@ static int answer_reverse(struct responder *r, const struct dns_query *q, struct
 	size_t n = 0;
 	for (struct instance *inst = registry_find_address(r->reg, family, addr); inst;
 	     inst = inst->next_same_address) {
-		if (!instance_live(r, inst) || ensure_scratch(r, n + 1) < 0)
+		if (!instance_live(inst, r->now_ms) || ensure_scratch(r, n + 1) < 0)
 			continue;
 		r->scratch[n++] = inst;
 	}

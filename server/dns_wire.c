@@ -120,8 +120,7 @@ void wire_put_name(struct wire_writer *w, const uint8_t *name)
 			return;
 		}
 	}
-	put_labels(w, name, name + DNAME_MAX_WIRE);
-	wire_put_bytes(w, "", 1);
+	wire_put_name_uncompressed(w, name);
 }
 
 void wire_put_name_uncompressed(struct wire_writer *w, const uint8_t *name)

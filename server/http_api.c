@@ -7,7 +7,6 @@
  * service at a time, so a registry of a million instances never sits in memory a second
  * time as one JSON tree. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -162,7 +161,7 @@ static json_t *service_json(const struct registrar *r, const struct service *svc
 		goto out;
 	for (size_t i = 0; i < svc->count; i++) {
 		struct instance *inst = svc->instances[i];
-		if (inst->expires_ms == 0 || inst->expires_ms > r->now_ms)
+		if (instance_live(inst, r->now_ms))
 			sorted[live++] = inst;
 	}
 	qsort(sorted, live, sizeof *sorted, instance_cmp);
@@ -221,15 +220,7 @@ out:
 static void serve_service(struct http_api *api, struct evhttp_request *req, const char *name)
 {
 	struct server *srv = api->srv;
-	uint8_t label[DNAME_MAX_LABEL + 1];
-	size_t len = strlen(name);
-	const struct service *svc = NULL;
-	if (len >= 1 && len <= DNAME_MAX_LABEL) {
-		label[0] = (uint8_t)len;
-		for (size_t i = 0; i < len; i++)
-			label[1 + i] = (uint8_t)tolower((unsigned char)name[i]);
-		svc = registry_find_service(&srv->registry, label);
-	}
+	const struct service *svc = registry_find_service_name(&srv->registry, name);
 	if (!svc) {
 		char message[DNAME_MAX_LABEL + 64];
 		snprintf(message, sizeof message, "no service named '%.*s'", DNAME_MAX_LABEL, name);

@@ -112,7 +112,7 @@ static void registry_metrics_text(struct text *t, const struct server *srv)
 	metric_family(t, "svcdns_registrations_total", "counter",
 		      "Registration protocol replies, by result (ok or the ERR code).");
 	text_printf(t, "svcdns_registrations_total{result=\"ok\"} %llu\n", (unsigned long long)m->requests_ok);
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < METRIC_REG_ERR_CODES; i++)
 		text_printf(t, "svcdns_registrations_total{result=\"%d\"} %llu\n", metrics_err_codes[i],
 			    (unsigned long long)m->requests_err[i]);
 	text_printf(t, "svcdns_registrations_total{result=\"other\"} %llu\n",

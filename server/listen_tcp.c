@@ -88,11 +88,11 @@ static void answer_messages(struct tcp_conn *c)
 			return;
 		const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)(2 + len));
 		int64_t start_us = monotonic_us();
-		srv->responder.now_ms = monotonic_ms();
+		srv->responder.now_ms = start_us / 1000;
 		srv->responder.refuse_query = c->refused;
 		size_t alen = dns_query_process(&srv->responder, msg + 2, len, DNS_TCP,
 						srv->tcp_answer + 2, 65535);
-		metrics_observe_latency(&srv->responder.metrics, (double)(monotonic_us() - start_us));
+		metrics_observe_latency(&srv->responder.metrics, (double)(monotonic_us() - start_us), 1);
 		int forwarded = alen > 0 && srv->responder.forward && tcp_forward(c, msg + 2, len);
 		evbuffer_drain(in, 2 + len);
 		if (alen == 0 || forwarded)

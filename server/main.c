@@ -214,9 +214,9 @@ int main(int argc, char **argv)
 	}
 
 	struct server srv;
-	rc = EXIT_OK;
-	if (server_init(&srv, &cfg, load_config, &cli) < 0)
-		rc = EXIT_RUNTIME;
+	rc = server_init(&srv, &cfg, load_config, &cli);
+	if (rc < 0)
+		rc = rc == SERVER_BAD_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
 	else if (server_run(&srv) < 0)
 		rc = EXIT_RUNTIME;
 	server_free(&srv);

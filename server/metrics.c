@@ -6,7 +6,7 @@ const double metrics_latency_bounds_us[METRIC_LATENCY_BUCKETS] = {
 	5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 100000,
 };
 
-const int metrics_err_codes[8] = { 400, 401, 403, 404, 409, 413, 429, 503 };
+const int metrics_err_codes[METRIC_REG_ERR_CODES] = { 400, 401, 403, 404, 409, 413, 429, 503 };
 
 enum metric_qtype metrics_qtype(uint16_t qtype)
 {
@@ -24,14 +24,14 @@ enum metric_qtype metrics_qtype(uint16_t qtype)
 	}
 }
 
-void metrics_observe_latency(struct dns_metrics *m, double microseconds)
+void metrics_observe_latency(struct dns_metrics *m, double microseconds, unsigned count)
 {
 	int i = 0;
 	while (i < METRIC_LATENCY_BUCKETS && microseconds > metrics_latency_bounds_us[i])
 		i++;
-	m->latency_buckets[i]++;
-	m->latency_count++;
-	m->latency_sum_seconds += microseconds / 1e6;
+	m->latency_buckets[i] += count;
+	m->latency_count += count;
+	m->latency_sum_seconds += count * microseconds / 1e6;
 }
 
 void metrics_count_registration(struct registration_metrics *m, int code)
@@ -40,7 +40,7 @@ void metrics_count_registration(struct registration_metrics *m, int code)
 		m->requests_ok++;
 		return;
 	}
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < METRIC_REG_ERR_CODES; i++) {
 		if (metrics_err_codes[i] == code) {
 			m->requests_err[i]++;
 			return;

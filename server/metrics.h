@@ -12,6 +12,7 @@ enum metric_qtype {
 };
 
 #define METRIC_RCODES 24          /* 0-23: every rcode we can send, BADVERS (16) included */
+#define METRIC_REG_ERR_CODES 8   /* registration error codes counted one by one */
 #define METRIC_LATENCY_BUCKETS 12 /* upper bounds in microseconds, see metrics_latency_bounds */
 
 struct dns_metrics {
@@ -29,18 +30,18 @@ struct dns_metrics {
 
 struct registration_metrics {
 	uint64_t requests_ok;
-	uint64_t requests_err[8];                /* by metrics_err_codes */
+	uint64_t requests_err[METRIC_REG_ERR_CODES]; /* by metrics_err_codes */
 	uint64_t requests_err_other;
 };
 
 /* Bucket bounds of the latency histogram, in microseconds. */
 extern const double metrics_latency_bounds_us[METRIC_LATENCY_BUCKETS];
 /* The error codes counted one by one in registration_metrics.requests_err. */
-extern const int metrics_err_codes[8];
+extern const int metrics_err_codes[METRIC_REG_ERR_CODES];
 
 enum metric_qtype metrics_qtype(uint16_t qtype);
-/* Records one answer's processing time. */
-void metrics_observe_latency(struct dns_metrics *m, double microseconds);
+/* Records the processing time of count answers that each took microseconds. */
+void metrics_observe_latency(struct dns_metrics *m, double microseconds, unsigned count);
 /* Records one registration reply by its code (0 for OK). */
 void metrics_count_registration(struct registration_metrics *m, int code);
 

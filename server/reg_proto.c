@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
 #include "log.h"
 #include "reg_proto.h"
@@ -255,16 +254,11 @@ static void list_instance(const struct registrar *r, const struct instance *inst
 	evbuffer_add(out, "\n", 1);
 }
 
-static int live(const struct registrar *r, const struct instance *inst)
-{
-	return inst->is_static || inst->expires_ms > r->now_ms;
-}
-
 static void list_service(const struct registrar *r, const struct service *svc, struct evbuffer *out,
 			 unsigned *count)
 {
 	for (size_t i = 0; i < svc->count; i++) {
-		if (live(r, svc->instances[i])) {
+		if (instance_live(svc->instances[i], r->now_ms)) {
 			list_instance(r, svc->instances[i], out);
 			(*count)++;
 		}
@@ -283,47 +277,32 @@ static void list_each_service(struct hnode *node, void *arg)
 	list_service(w->r, HNODE_RECORD(node, struct service, node), w->out, &w->count);
 }
 
+/* out is reg_proto_execute's scratch: it holds this request's reply only. */
 static void do_list(struct registrar *r, struct request *req, enum reg_transport transport,
 		    struct evbuffer *out)
 {
-	struct list_walk walk = { r, evbuffer_new(), 0 };
-	if (!walk.out) {
-		reply_error(out, 503, "out of memory");
-		return;
-	}
+	struct list_walk walk = { r, out, 0 };
 	if (req->count > 2) {
 		reply_error(out, 400, "LIST takes at most one service");
-		goto out;
+		return;
 	}
 	if (req->count == 2) {
 		char service[DNAME_MAX_LABEL + 1];
-		uint8_t label[DNAME_MAX_LABEL + 1];
 		if (parse_label(req->fields[1], service) < 0) {
 			reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
-			goto out;
+			return;
 		}
-		label[0] = (uint8_t)strlen(service);
-		memcpy(label + 1, service, label[0]);
-		const struct service *svc = registry_find_service(r->reg, label);
+		const struct service *svc = registry_find_service_name(r->reg, service);
 		if (svc)
-			list_service(r, svc, walk.out, &walk.count);
+			list_service(r, svc, out, &walk.count);
 	} else {
 		htable_foreach(&r->reg->services, list_each_service, &walk);
 	}
-	evbuffer_add_printf(walk.out, "OK %u\n", walk.count);
-	if (transport == REG_UDP && evbuffer_get_length(out) + evbuffer_get_length(walk.out) > REG_UDP_REPLY_MAX)
+	evbuffer_add_printf(out, "OK %u\n", walk.count);
+	if (transport == REG_UDP && evbuffer_get_length(out) > REG_UDP_REPLY_MAX) {
+		evbuffer_drain(out, evbuffer_get_length(out));
 		reply_error(out, 413, "LIST reply does not fit in a UDP datagram: use TCP");
-	else
-		evbuffer_add_buffer(out, walk.out);
-out:
-	evbuffer_free(walk.out);
-}
-
-static int64_t now_seconds(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return tv.tv_sec;
+	}
 }
 
 /* Source, rate and signature checks that come before a request is even parsed. */
@@ -344,7 +323,8 @@ static int admit(struct registrar *r, const char *line, size_t *len, const struc
 	if (cfg->key_count == 0)
 		return 0;
 	const char *reason;
-	if (reg_auth_verify(&r->replay, cfg, line, *len, now_seconds(), key_index, len, &reason) < 0) {
+	if (reg_auth_verify(&r->replay, cfg, line, *len, (r->now_ms + r->wall_minus_mono_ms) / 1000, key_index,
+			    len, &reason) < 0) {
 		reply_error(out, 401, reason);
 		return -1;
 	}

@@ -196,10 +196,7 @@ static int check_register(struct registrar *r, const struct instance_spec *spec,
 	}
 	if (existing)
 		return 0;
-	uint8_t label[DNAME_MAX_LABEL + 1];
-	label[0] = (uint8_t)strlen(spec->service);
-	memcpy(label + 1, spec->service, label[0]);
-	const struct service *svc = registry_find_service(r->reg, label);
+	const struct service *svc = registry_find_service_name(r->reg, spec->service);
 	if (svc && svc->count >= cfg->max_instances_per_service) {
 		set_error(res, 429, "service '%s' has reached max-instances-per-service (%u)",
 			  spec->service, cfg->max_instances_per_service);
@@ -257,7 +254,7 @@ static struct instance *find_leased(struct registrar *r, const char *service, co
 				    int key_index, struct reg_result *res)
 {
 	struct instance *inst = registry_lookup(r->reg, service, instance);
-	if (!inst || (inst->expires_ms && inst->expires_ms <= r->now_ms)) {
+	if (!inst || !instance_live(inst, r->now_ms)) {
 		set_error(res, 404, "no lease for %s.%s (unknown or expired)", instance, service);
 		return NULL;
 	}
@@ -330,11 +327,6 @@ int64_t registrar_next_expiry_ms(const struct registrar *r)
 	if (!inst)
 		return -1;
 	return inst->expires_ms > r->now_ms ? inst->expires_ms - r->now_ms : 0;
-}
-
-int registrar_dirty(const struct registrar *r)
-{
-	return r->state && state_dirty(r->state);
 }
 
 int registrar_commit(struct registrar *r)

@@ -76,8 +76,6 @@ int registrar_commit(struct registrar *r);
 /* Periodic upkeep (the expiry timer): retries a compaction the journal asks for, which
  * is how a state file recovers after a failed write (disk full). */
 void registrar_maintain(struct registrar *r);
-/* True when changes wait for registrar_commit(). */
-int registrar_dirty(const struct registrar *r);
 /* Seconds left of an instance's lease (0 for static instances). */
 unsigned registrar_remaining(const struct registrar *r, const struct instance *inst);
 

@@ -1,4 +1,5 @@
 /* registry.c -- the in-memory table: services and their instances. */
+#include <ctype.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,18 @@ struct service *registry_find_service(const struct registry *reg, const uint8_t 
 {
 	struct hnode *n = htable_find(&reg->services, label, label[0] + 1u);
 	return n ? HNODE_RECORD(n, struct service, node) : NULL;
+}
+
+struct service *registry_find_service_name(const struct registry *reg, const char *name)
+{
+	uint8_t label[DNAME_MAX_LABEL + 1];
+	size_t len = strlen(name);
+	if (len == 0 || len > DNAME_MAX_LABEL)
+		return NULL;
+	label[0] = (uint8_t)len;
+	for (size_t i = 0; i < len; i++)
+		label[1 + i] = (uint8_t)tolower((unsigned char)name[i]);
+	return registry_find_service(reg, label);
 }
 
 struct instance *registry_find_instance(const struct registry *reg, const uint8_t *key,

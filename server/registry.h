@@ -76,6 +76,12 @@ struct registry {
 	uint32_t serial;          /* SOA serial: grows with every change */
 };
 
+/* Whether an instance's lease still runs at now_ms; instances without a lease always do. */
+static inline bool instance_live(const struct instance *inst, int64_t now_ms)
+{
+	return inst->expires_ms == 0 || inst->expires_ms > now_ms;
+}
+
 enum registry_put_result {
 	REGISTRY_PUT_CREATED,
 	REGISTRY_PUT_REPLACED,
@@ -93,6 +99,8 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 void registry_delete(struct registry *reg, struct instance *inst);
 /* Finds a service by its wire label ("\len name", lowercase). */
 struct service *registry_find_service(const struct registry *reg, const uint8_t *label);
+/* Finds a service by its text name, compared case-insensitively; NULL for a bad length. */
+struct service *registry_find_service_name(const struct registry *reg, const char *name);
 /* Finds an instance by its two wire labels ("\len instance \len service", lowercase). */
 struct instance *registry_find_instance(const struct registry *reg, const uint8_t *key,
 					size_t key_len);

@@ -19,7 +19,8 @@ static int same_listeners(const struct listen_addr *a, int a_count, const struct
 	return 1;
 }
 
-/* Sockets and the state file stay as they were opened; say so when the file changed them. */
+/* Sockets, the state file and the UDP buffers stay as they were opened; say so when
+ * the file changed them. */
 static void keep_startup_settings(const struct config *old, struct config *next)
 {
 	if (!same_listeners(old->dns, old->dns_count, next->dns, next->dns_count) ||
@@ -29,6 +30,9 @@ static void keep_startup_settings(const struct config *old, struct config *next)
 	if (strcmp(old->state_file, next->state_file) != 0)
 		log_warn("reload: the state file changes only with a restart; keeping %s",
 			 old->state_file[0] ? old->state_file : "none");
+	if (old->max_udp_payload != next->max_udp_payload)
+		log_warn("reload: max-udp-payload changes only with a restart; keeping %u",
+			 (unsigned)old->max_udp_payload);
 	memcpy(next->dns, old->dns, sizeof next->dns);
 	next->dns_count = old->dns_count;
 	memcpy(next->reg, old->reg, sizeof next->reg);

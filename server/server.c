@@ -214,8 +214,9 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 	srv->load_arg = load_arg;
 	registry_init(&srv->registry, (uint32_t)time(NULL));
 	char err[STATE_ERROR_MAX];
-	if (check_static_names(cfg) < 0 || load_zones(&srv->zones, cfg) < 0 ||
-	    load_static_instances(srv) < 0)
+	if (check_static_names(cfg) < 0 || load_zones(&srv->zones, cfg) < 0)
+		return SERVER_BAD_CONFIG;
+	if (load_static_instances(srv) < 0)
 		return -1;
 	if (resolve_forwarders(cfg) < 0)
 		return -1;

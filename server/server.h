@@ -60,8 +60,10 @@ struct server {
 int64_t monotonic_ms(void);
 /* Microseconds of the monotonic clock, for the answer latency histogram. */
 int64_t monotonic_us(void);
-/* Loads zones and static instances and opens every listener. On failure the error
- * has been logged and server_free() cleans up. */
+#define SERVER_BAD_CONFIG (-2)
+/* Loads zones and static instances and opens every listener.  Returns 0, -1 when the
+ * server cannot start, or SERVER_BAD_CONFIG when a zone file or a static name is wrong;
+ * on failure the error has been logged and server_free() cleans up. */
 int server_init(struct server *srv, struct config *cfg, config_loader load, void *load_arg);
 /* Re-reads the configuration and zones (SIGHUP); on any error the old ones keep serving. */
 int server_reload(struct server *srv);

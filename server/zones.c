@@ -106,7 +106,6 @@ static struct zone_node *get_node(struct zone *z, const uint8_t *name, size_t le
 	if (!n || !(n->name = malloc(len)))
 		goto fail;
 	memcpy(n->name, name, len);
-	n->name_len = len;
 	if (htable_insert(&z->nodes, &n->node, n->name, len) < 0)
 		goto fail;
 	return n;

@@ -22,8 +22,7 @@ struct rrset {
 
 struct zone_node {
 	struct hnode node;    /* in zone.nodes, keyed by name */
-	uint8_t *name;        /* lowercase wire; owned */
-	size_t name_len;
+	uint8_t *name;        /* lowercase wire; owned; its length is node.key_len */
 	struct rrset *rrsets; /* none for an empty non-terminal; owned */
 	size_t rrset_count;
 };

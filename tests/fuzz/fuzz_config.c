@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fuzz_input.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -14,11 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_set_level(LOG_ERROR);
 		snprintf(path, sizeof path, "/tmp/svcdns-fuzz-config-%d.yml", (int)getpid());
 	}
-	FILE *f = fopen(path, "w");
-	if (!f)
+	if (write_input(path, data, size) < 0)
 		return 0;
-	fwrite(data, 1, size, f);
-	fclose(f);
 	struct config cfg;
 	char err[CONFIG_ERROR_MAX];
 	config_defaults(&cfg);

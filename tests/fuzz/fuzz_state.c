@@ -1,10 +1,10 @@
 /* fuzz_state.c -- libFuzzer target: the state journal loader on arbitrary files. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_input.h"
 #include "log.h"
 #include "state.h"
 
@@ -40,14 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_set_level(LOG_ERROR);
 		snprintf(path, sizeof path, "/tmp/svcdns-fuzz-state-%d", (int)getpid());
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
+	if (write_input(path, data, size) < 0)
 		return 0;
-	if (write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	close(fd);
 	struct state_replay_ops ops = { on_put, on_renew, on_remove, NULL };
 	char err[STATE_ERROR_MAX];
 	struct state *st = state_open(path, &ops, err);

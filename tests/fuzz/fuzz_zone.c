@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dname.h"
+#include "fuzz_input.h"
 #include "log.h"
 #include "zones.h"
 
@@ -22,11 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mkdir(dir, 0700);
 		dname_from_text("svc.internal", domain);
 	}
-	FILE *f = fopen(path, "w");
-	if (!f)
+	if (write_input(path, data, size) < 0)
 		return 0;
-	fwrite(data, 1, size, f);
-	fclose(f);
 	struct zone_set zs;
 	char err[ZONES_ERROR_MAX];
 	memset(&zs, 0, sizeof zs);

@@ -41,7 +41,6 @@ services:
   - { service: db, instance: db-1, address: 10.0.0.5, port: 5432 }
   - { service: new, instance: n1, address: 10.0.0.10, port: 1 }
 YML
-: >"$SERVER_LOG.mark"
 kill -HUP "$SERVER_PID"
 check "reload logged" wait_for 5 grep -q "reload: 1 zone file(s) and 2 static instance(s) loaded" "$SERVER_LOG"
 is "$(qs www.example.test A)" "192.0.2.2" "changed zone served after SIGHUP"

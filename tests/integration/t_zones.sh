@@ -86,5 +86,5 @@ expect_load_error "missing SOA" "$(printf '$ORIGIN example.net.\nwww IN A 1.2.3.
 expect_load_error "CNAME and other data" "$(printf '$ORIGIN example.net.\n%s\nw IN CNAME x\nw IN A 1.2.3.4\n' "$SOA")" "example.net.zone:4: a CNAME cannot have other data"
 expect_load_error "out of zone" "$(printf '$ORIGIN example.net.\n%s\nwww.example.org. IN A 1.2.3.4\n' "$SOA")" "example.net.zone:3: owner is outside the zone"
 out=$("$SVCDNS_BIN" --dns 127.0.0.1:1 --zones "$bad" 2>&1); rc=$?
-check "a bad zone stops start-up (status $rc)" test "$rc" -ne 0
+is "$rc" "2" "a bad zone stops start-up with status 2"
 like "$out" "example.net.zone:3:" "start-up error names the zone file and line"

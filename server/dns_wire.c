@@ -1,4 +1,5 @@
-/* dns_wire.c -- writing DNS messages: a bounded buffer, name compression, rewind marks.
+/* dns_wire.c -- the one DNS codec: a bounded reader, a bounded writer with name
+ * compression and rewind marks.
  *
  * Every write checks the limit once; when something does not fit, the writer
  * marks itself full and the caller rewinds to the last record boundary. */
@@ -7,6 +8,54 @@
 
 #include "dname.h"
 #include "dns_wire.h"
+
+void wire_reader_init(struct wire_reader *r, const uint8_t *buf, size_t len)
+{
+	r->buf = buf;
+	r->len = len;
+	r->pos = 0;
+	r->error = 0;
+}
+
+const uint8_t *wire_get_bytes(struct wire_reader *r, size_t len)
+{
+	if (r->error || len > r->len - r->pos) {
+		r->error = 1;
+		return NULL;
+	}
+	const uint8_t *p = r->buf + r->pos;
+	r->pos += len;
+	return p;
+}
+
+uint8_t wire_get_u8(struct wire_reader *r)
+{
+	const uint8_t *p = wire_get_bytes(r, 1);
+	return p ? p[0] : 0;
+}
+
+uint16_t wire_get_u16(struct wire_reader *r)
+{
+	const uint8_t *p = wire_get_bytes(r, 2);
+	return p ? wire_read_u16(p) : 0;
+}
+
+uint32_t wire_get_u32(struct wire_reader *r)
+{
+	const uint8_t *p = wire_get_bytes(r, 4);
+	return p ? wire_read_u32(p) : 0;
+}
+
+uint64_t wire_get_u64(struct wire_reader *r)
+{
+	uint64_t high = wire_get_u32(r);
+	return high << 32 | wire_get_u32(r);
+}
+
+size_t wire_left(const struct wire_reader *r)
+{
+	return r->error ? 0 : r->len - r->pos;
+}
 
 void wire_init(struct wire_writer *w, uint8_t *buf, size_t limit)
 {
@@ -50,6 +99,12 @@ void wire_put_u32(struct wire_writer *w, uint32_t v)
 {
 	wire_put_u16(w, (uint16_t)(v >> 16));
 	wire_put_u16(w, (uint16_t)v);
+}
+
+void wire_put_u64(struct wire_writer *w, uint64_t v)
+{
+	wire_put_u32(w, (uint32_t)(v >> 32));
+	wire_put_u32(w, (uint32_t)v);
 }
 
 void wire_put_bytes(struct wire_writer *w, const void *data, size_t len)
@@ -155,4 +210,25 @@ void wire_end_rr(struct wire_writer *w, size_t rdlength_offset)
 	size_t rdlen = w->len - rdlength_offset - 2;
 	w->buf[rdlength_offset] = (uint8_t)(rdlen >> 8);
 	w->buf[rdlength_offset + 1] = (uint8_t)rdlen;
+}
+
+void wire_put_opt(struct wire_writer *w, uint16_t udp_size, unsigned rcode, int do_bit)
+{
+	wire_put_bytes(w, "", 1);      /* the root owner */
+	wire_put_u16(w, TYPE_OPT);
+	wire_put_u16(w, udp_size);
+	/* TTL field: extended rcode, version 0, then the flags with DO on top. */
+	wire_put_u32(w, (uint32_t)(rcode >> 4) << 24 | (do_bit ? 0x8000u : 0));
+	wire_put_u16(w, 0);            /* no options */
+}
+
+void wire_put_header(uint8_t *buf, uint16_t id, uint16_t flags, uint16_t qdcount,
+		     uint16_t ancount, uint16_t nscount, uint16_t arcount)
+{
+	wire_write_u16(buf + DNS_OFF_ID, id);
+	wire_write_u16(buf + DNS_OFF_FLAGS, flags);
+	wire_write_u16(buf + DNS_OFF_QDCOUNT, qdcount);
+	wire_write_u16(buf + DNS_OFF_ANCOUNT, ancount);
+	wire_write_u16(buf + DNS_OFF_NSCOUNT, nscount);
+	wire_write_u16(buf + DNS_OFF_ARCOUNT, arcount);
 }

@@ -20,6 +20,7 @@
 #include "http_api.h"
 #include "http_internal.h"
 #include "log.h"
+#include "netio.h"
 #include "server.h"
 
 #define HTTP_IDLE_TIMEOUT_S 30           /* slow requests and idle keep-alive connections */

@@ -17,6 +17,8 @@
 
 #include "log.h"
 #include "reg_proto.h"
+#include "clock.h"
+#include "netio.h"
 #include "server.h"
 
 #define REG_TCP_IDLE_S 300        /* registration clients keep connections for renewals */
@@ -122,30 +124,6 @@ static void execute_lines(struct server *srv, const char *data, size_t len, cons
 	}
 }
 
-/* Sends msgs[0..count) in as few calls as the kernel takes them.  A reply that the
- * kernel refuses is dropped and the rest still go; with the socket buffer full, the
- * rest are dropped too.  Their clients time out and retry, as after any lost datagram. */
-static void send_batch(int fd, struct mmsghdr *msgs, unsigned count)
-{
-	unsigned sent = 0, dropped = 0;
-	int err = 0;
-	while (sent < count) {
-		int k = sendmmsg(fd, msgs + sent, count - sent, 0);
-		if (k > 0) {
-			sent += (unsigned)k;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		err = errno;
-		unsigned lost = err == EAGAIN || err == EWOULDBLOCK ? count - sent : 1;
-		sent += lost;
-		dropped += lost;
-	}
-	if (dropped)
-		log_debug("register udp: sendmmsg: %s: %u replies dropped", strerror(err), dropped);
-}
-
 /* Empties the queue: delivers its replies with sendmmsg, or drops them when the
  * changes they acknowledge did not reach the disk (no OK may leave for those: the
  * clients retry). */
@@ -158,7 +136,7 @@ static void udp_release_replies(struct reg_udp_listener *l, int deliver)
 			l->out[i].msg_hdr = (struct msghdr){ .msg_name = &r->peer, .msg_namelen = r->peer_len,
 							     .msg_iov = &l->out_iov[i], .msg_iovlen = 1 };
 		}
-		send_batch(l->fd, l->out, l->queued);
+		udp_send_batch(l->fd, l->out, l->queued, "register udp");
 	}
 	l->queued = 0;
 	l->text_used = 0;

@@ -13,6 +13,8 @@
 
 #include "forward.h"
 #include "log.h"
+#include "clock.h"
+#include "netio.h"
 #include "server.h"
 
 #define TCP_OUTPUT_HIGH (256 * 1024)  /* stop reading queries above this much unsent */

@@ -14,6 +14,8 @@
 
 #include "forward.h"
 #include "log.h"
+#include "clock.h"
+#include "netio.h"
 #include "server.h"
 
 #define UDP_BATCH 32
@@ -173,17 +175,7 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 		/* One clock read per batch: its time is shared out evenly among its queries. */
 		double per_query_us = (double)(monotonic_us() - batch_start_us) / n;
 		metrics_observe_latency(&r->metrics, per_query_us, (unsigned)n);
-		for (int sent = 0; sent < replies;) {
-			int k = sendmmsg(fd, l->out + sent, (unsigned)(replies - sent), 0);
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				log_debug("udp sendmmsg: %s", strerror(errno));
-				sent++;  /* skip the reply the kernel refused; send the rest */
-				continue;
-			}
-			sent += k;
-		}
+		udp_send_batch(fd, l->out, (unsigned)replies, "dns udp");
 		if (n < UDP_BATCH)
 			return;
 	}

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "registrar.h"
+#include "clock.h"
 #include "server.h"
 
 static int64_t wall_ms(void)

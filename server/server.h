@@ -56,10 +56,6 @@ struct server {
 	struct http_api *http;            /* the HTTP API; NULL with --http off */
 };
 
-/* Milliseconds of the monotonic clock: lease deadlines never jump with the wall clock. */
-int64_t monotonic_ms(void);
-/* Microseconds of the monotonic clock, for the answer latency histogram. */
-int64_t monotonic_us(void);
 #define SERVER_BAD_CONFIG (-2)
 /* Loads zones and static instances and opens every listener.  Returns 0, -1 when the
  * server cannot start, or SERVER_BAD_CONFIG when a zone file or a static name is wrong;
@@ -85,9 +81,6 @@ struct tcp_listener *tcp_listener_open(struct server *srv, const struct listen_a
 void tcp_listener_free(struct tcp_listener *l);
 /* Closes every open DNS-over-TCP connection. */
 void tcp_close_all(struct server *srv);
-/* Opens a socket bound to addr for "dns", "register" or "http", logging why not and what to do;
- * returns fd or -1. */
-int listen_socket_open(const struct listen_addr *addr, int type, const char *what);
 /* listen_reg.c */
 struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct listen_addr *addr);
 void reg_udp_listener_free(struct reg_udp_listener *l);

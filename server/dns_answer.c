@@ -385,11 +385,19 @@ static const uint8_t *cname_target(struct answer *a, int step, const struct rrse
 	return out;
 }
 
-void dns_answer_collect(struct responder *r, const struct dns_query *q, struct answer *a)
+void dns_answer_init(struct answer *a, uint8_t rcode)
 {
 	memset(a->item_count, 0, sizeof a->item_count);
-	a->rcode = RCODE_NOERROR;
+	a->rcode = rcode;
 	a->authoritative = 0;
+	a->outside_zones = 0;
+	a->header_only = 0;
+	a->truncated = 0;
+}
+
+void dns_answer_collect(struct responder *r, const struct dns_query *q, struct answer *a)
+{
+	dns_answer_init(a, RCODE_NOERROR);
 	const uint8_t *name = q->qname;
 	size_t len = q->qname_len;
 
@@ -400,8 +408,7 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 				return;
 			if (step == 0) {
 				a->rcode = RCODE_REFUSED;
-				/* Recursion is what a stub asks for; without RD it gets REFUSED. */
-				r->forward = r->cfg->forward_count > 0 && (q->flags & 0x0100);
+				a->outside_zones = 1;  /* the front may forward it instead */
 			}
 			return;  /* a CNAME out of our zones ends here; the client follows it */
 		}
@@ -606,25 +613,37 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 	return 0;
 }
 
-static void put_u16_at(uint8_t *p, uint16_t v)
+/* The response's flags: QR; opcode, RD and CD copied from the query; AA and TC ours;
+ * RA whenever we recurse for clients (forwarders configured), on every response. */
+static uint16_t response_flags(const struct responder *r, const struct dns_query *q,
+			       const struct answer *a, int truncated)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	uint16_t flags = (uint16_t)(DNS_FLAG_QR | (q->flags & DNS_FLAGS_FROM_QUERY) |
+				    (a->rcode & DNS_RCODE_MASK));
+	if (a->authoritative)
+		flags |= DNS_FLAG_AA;
+	if (truncated)
+		flags |= DNS_FLAG_TC;
+	if (r->cfg->forward_count > 0)
+		flags |= DNS_FLAG_RA;
+	return flags;
 }
 
 size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct answer *a,
 			 uint8_t *out, size_t limit)
 {
-	enum { OPT_SIZE = 11 };
 	struct wire_writer w;
 	uint16_t counts[SECTION_COUNT] = { 0, 0, 0 };
-	int truncated = 0;
-	size_t question_len = q->question_end - DNS_HEADER_SIZE;
+	int truncated = a->truncated;
 
+	if (a->header_only) {
+		wire_put_header(out, q->id, response_flags(r, q, a, 0), 0, 0, 0, 0);
+		return DNS_HEADER_SIZE;
+	}
 	/* Room for OPT is kept back so that truncation never drops it. */
-	wire_init(&w, out, limit - (q->has_edns ? OPT_SIZE : 0));
+	wire_init(&w, out, limit - (q->has_edns ? DNS_OPT_SIZE : 0));
 	w.len = DNS_HEADER_SIZE;
-	wire_put_bytes(&w, q->packet + DNS_HEADER_SIZE, question_len);
+	wire_put_bytes(&w, q->packet + DNS_HEADER_SIZE, q->question_end - DNS_HEADER_SIZE);
 	wire_learn_name(&w, DNS_HEADER_SIZE);
 
 	for (int s = 0; s < SECTION_COUNT && !truncated; s++) {
@@ -637,24 +656,10 @@ size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct 
 		}
 	}
 	w.limit = limit;
-	if (q->has_edns) {
-		wire_put_bytes(&w, "", 1);      /* the root owner */
-		wire_put_u16(&w, TYPE_OPT);
-		wire_put_u16(&w, r->cfg->max_udp_payload);
-		wire_put_u32(&w, (uint32_t)(a->rcode >> 4) << 24);
-		wire_put_u16(&w, 0);
-	}
-	/* QR set; opcode, RD and CD copied from the query; AA and TC are ours. */
-	uint16_t flags = (uint16_t)(0x8000 | (q->flags & 0x7910) | (a->rcode & 0xf));
-	if (a->authoritative)
-		flags |= 0x0400;
-	if (truncated)
-		flags |= 0x0200;
-	put_u16_at(out, q->id);
-	put_u16_at(out + 2, flags);
-	put_u16_at(out + 4, 1);
-	put_u16_at(out + 6, counts[SECTION_ANSWER]);
-	put_u16_at(out + 8, counts[SECTION_AUTHORITY]);
-	put_u16_at(out + 10, (uint16_t)(counts[SECTION_ADDITIONAL] + (q->has_edns ? 1 : 0)));
+	if (q->has_edns)
+		wire_put_opt(&w, (uint16_t)r->cfg->max_udp_payload, a->rcode, 0);
+	wire_put_header(out, q->id, response_flags(r, q, a, truncated), 1, counts[SECTION_ANSWER],
+			counts[SECTION_AUTHORITY],
+			(uint16_t)(counts[SECTION_ADDITIONAL] + (q->has_edns ? 1 : 0)));
 	return w.len;
 }

@@ -38,13 +38,18 @@ struct answer_item {
 #define ANSWER_MAX_CHAIN 8   /* CNAMEs followed within our zones */
 
 struct answer {
-	uint8_t rcode;
+	uint8_t rcode;                /* the full rcode: BADVERS (16) goes partly into OPT */
 	int authoritative;
+	int outside_zones;            /* the name is in none of our zones: one to forward */
+	int header_only;              /* no readable question: the reply is the header alone */
+	int truncated;                /* set TC whatever fits (RRL slip) */
 	struct answer_item items[SECTION_COUNT][ANSWER_MAX_ITEMS];
 	int item_count[SECTION_COUNT];
 	uint8_t chain_names[ANSWER_MAX_CHAIN][DNAME_MAX_WIRE]; /* CNAME targets, lowercase */
 };
 
+/* An empty answer with this rcode. */
+void dns_answer_init(struct answer *a, uint8_t rcode);
 /* Decides the answer to a parsed query. */
 void dns_answer_collect(struct responder *r, const struct dns_query *q, struct answer *a);
 /* Writes header, question, the answer's sections and OPT into out within limit bytes. */

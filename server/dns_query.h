@@ -1,7 +1,7 @@
-/* dns_query.h -- one DNS query from bytes in to bytes out, with no socket in sight.
+/* dns_query.h -- one DNS query's stages with no socket in sight: parse, answer, encode.
  *
- * The listeners (UDP, TCP), the unit tests and the fuzzers all call
- * dns_query_process(); it never allocates once the scratch space has grown. */
+ * dns_front.c drives them in its documented order; nothing here allocates once the
+ * responder's scratch space has grown. */
 #ifndef SVCDNS_DNS_QUERY_H
 #define SVCDNS_DNS_QUERY_H
 
@@ -25,10 +25,6 @@ struct responder {
 	uint64_t rng;                 /* xorshift state for shuffling */
 	struct instance **scratch;    /* the instances of one answer, shuffled in place */
 	size_t scratch_capacity;
-	int forward;                  /* the last query is for upstream: it got REFUSED, which
-					 the listener sends only when it cannot forward */
-	uint8_t last_rcode;           /* full rcode of the last answer (BADVERS is 16) */
-	int refuse_query;             /* set by the listener: the client is not in allow-query */
 	struct dns_metrics metrics;
 };
 
@@ -48,15 +44,36 @@ struct dns_query {
 	enum dns_transport transport;
 };
 
-/* Cuts an answer down to header and question with TC set (RRL slip); returns its length. */
-size_t dns_answer_truncate(uint8_t *answer, size_t len);
+/* What parsing made of a packet. */
+enum query_parse {
+	QUERY_OK,
+	QUERY_DROP,           /* too short for a header, or a response (QR=1) */
+	QUERY_FORMERR_BARE,   /* no readable question: FORMERR with the header alone */
+	QUERY_FORMERR,        /* a readable question, broken elsewhere */
+	QUERY_NOTIMP,         /* an opcode other than QUERY */
+};
+
+struct answer;
 /* Sets up a responder over the given data; returns 0 or -1. */
 int responder_init(struct responder *r, const struct config *cfg, const struct registry *reg,
 		   const struct zone_set *zones);
 void responder_free(struct responder *r);
-/* Answers one query into out (out_cap >= 65535 for TCP, >= max UDP payload for UDP).
- * Returns the answer length, or 0 when the packet must be dropped silently. */
-size_t dns_query_process(struct responder *r, const uint8_t *packet, size_t len,
-			 enum dns_transport transport, uint8_t *out, size_t out_cap);
+/* Reads header, question and OPT straight from the packet into q (no copy of the
+ * packet: q points into it). */
+enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *packet, size_t len,
+				 enum dns_transport transport);
+/* Decides the answer to a parsed query, REFUSED when refused (allow-query); counts the
+ * query.  a->outside_zones tells the front the name is one to forward. */
+void dns_query_answer(struct responder *r, const struct dns_query *q, int refused,
+		      struct answer *a);
+/* Sets a to the answer a malformed query gets (parse result other than OK and DROP). */
+void dns_query_answer_malformed(struct dns_query *q, enum query_parse parsed, struct answer *a);
+/* Encodes a into out within the client's size (and out_cap), counts its rcode and TC,
+ * and returns its length.  slip: header and question only, TC set (RRL). */
+size_t dns_query_encode(struct responder *r, const struct dns_query *q, struct answer *a,
+			int slip, uint8_t *out, size_t out_cap);
+/* The largest answer the client takes: 512 without EDNS, its EDNS size up to our own
+ * max-udp-payload over UDP; 65535 over TCP. */
+size_t dns_query_size_limit(const struct config *cfg, const struct dns_query *q);
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/queue.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -32,13 +33,8 @@
 #define FORWARD_MESSAGE_MAX 65535
 #define FORWARD_READS_PER_WAKEUP 16  /* datagrams read per wakeup before other work runs */
 
-enum {
-	FLAG_QR = 0x8000, FLAG_AA = 0x0400, FLAG_TC = 0x0200, FLAG_RA = 0x0080,
-	FLAGS_FROM_QUERY = 0x7910,   /* opcode, RD and CD: what a reply copies from its query */
-};
-
 struct forward_query {
-	struct forward_query *prev, *next;  /* in forwarder.pending */
+	LIST_ENTRY(forward_query) link;     /* in forwarder.pending */
 	struct forwarder *fwd;
 	struct forward_client client;       /* who gets the answer, and how */
 	int upstream;                       /* index in cfg->forward of the current attempt */
@@ -60,7 +56,7 @@ struct forwarder {
 	struct event_base *base;
 	const struct config *cfg;
 	struct dns_metrics *metrics;
-	struct forward_query *pending;      /* every query waiting for upstream, newest first */
+	LIST_HEAD(, forward_query) pending; /* every query waiting for upstream, newest first */
 	unsigned pending_count;
 	unsigned pending_max;               /* FORWARD_PENDING_MAX, less when descriptors are few */
 	uint8_t *message;                   /* FORWARD_MESSAGE_MAX bytes: one reply read or built */
@@ -68,17 +64,6 @@ struct forwarder {
 
 static void attempt_next(struct forward_query *fq);
 static void attempt_tcp(struct forward_query *fq);
-
-static uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static uint8_t ascii_lower(uint8_t c)
 {
@@ -135,15 +120,8 @@ static void attempt_close(struct forward_query *fq)
 
 static void query_unlink(struct forward_query *fq)
 {
-	struct forwarder *fwd = fq->fwd;
-	if (fq->prev)
-		fq->prev->next = fq->next;
-	else
-		fwd->pending = fq->next;
-	if (fq->next)
-		fq->next->prev = fq->prev;
-	fq->prev = fq->next = NULL;
-	fwd->pending_count--;
+	LIST_REMOVE(fq, link);
+	fq->fwd->pending_count--;
 }
 
 /* Frees a query that is no longer in the pending list. */
@@ -165,75 +143,21 @@ void forwarder_free(struct forwarder *fwd)
 {
 	if (!fwd)
 		return;
-	while (fwd->pending)
-		query_free(fwd->pending);
+	while (!LIST_EMPTY(&fwd->pending))
+		query_free(LIST_FIRST(&fwd->pending));
 	free(fwd->message);
 	free(fwd);
 }
 
 void forwarder_cancel_owner(struct forwarder *fwd, const void *owner)
 {
-	struct forward_query *fq = fwd->pending;
+	struct forward_query *fq = LIST_FIRST(&fwd->pending);
 	while (fq) {
-		struct forward_query *next = fq->next;
+		struct forward_query *next = LIST_NEXT(fq, link);
 		if (fq->client.owner == owner)
 			query_free(fq);
 		fq = next;
 	}
-}
-
-/* Offset just past an uncompressed name at p[off], or 0 when it is malformed. */
-static size_t name_end(const uint8_t *p, size_t len, size_t off)
-{
-	size_t start = off;
-	while (off < len) {
-		uint8_t label = p[off];
-		if (label == 0)
-			return off + 1 - start <= DNAME_MAX_WIRE ? off + 1 : 0;
-		if (label > DNAME_MAX_LABEL)
-			return 0;  /* a compression pointer or a reserved label type */
-		off += 1 + (size_t)label;
-	}
-	return 0;
-}
-
-/* Finds the question and the client's EDNS size in its query.  dns_query_process has
- * parsed it already, but keeps the result to itself; forwarding is the slow path,
- * so reading the few bytes again costs nothing that matters. */
-static int read_client_query(struct forward_query *fq, size_t max_udp_payload)
-{
-	const uint8_t *p = fq->query;
-	size_t len = fq->query_len;
-	if (len < DNS_HEADER_SIZE || get_u16(p + 4) != 1)
-		return -1;
-	fq->client_id = get_u16(p);
-	fq->client_flags = get_u16(p + 2);
-	fq->name_end = name_end(p, len, DNS_HEADER_SIZE);
-	if (fq->name_end == 0 || fq->name_end + 4 > len)
-		return -1;
-	size_t off = fq->name_end + 4;
-	unsigned records = (unsigned)get_u16(p + 6) + get_u16(p + 8) + get_u16(p + 10);
-	size_t limit = 512;  /* RFC 1035 without EDNS */
-	for (unsigned i = 0; i < records; i++) {
-		if (dname_skip(p, len, &off) < 0 || off + 10 > len)
-			return -1;
-		uint16_t type = get_u16(p + off);
-		size_t rdlength = get_u16(p + off + 8);
-		if (type == TYPE_OPT) {
-			fq->client_has_edns = 1;
-			if (get_u16(p + off + 2) > limit)
-				limit = get_u16(p + off + 2);
-		}
-		off += 10 + rdlength;
-		if (off > len)
-			return -1;
-	}
-	/* The same rule as our own answers: the client's size, but never more than ours,
-	 * which keeps UDP answers below the fragmentation sizes max-udp-payload avoids. */
-	if (limit > max_udp_payload)
-		limit = max_udp_payload;
-	fq->client_limit = fq->client.transport == DNS_UDP ? limit : FORWARD_MESSAGE_MAX;
-	return 0;
 }
 
 /* A reply is ours when it answers our ID and repeats our question: the name in any
@@ -241,8 +165,8 @@ static int read_client_query(struct forward_query *fq, size_t max_udp_payload)
 static int reply_matches(const struct forward_query *fq, const uint8_t *reply, size_t len)
 {
 	const uint8_t *ours = fq->query;
-	if (len < fq->name_end + 4 || get_u16(reply) != get_u16(ours) ||
-	    !(get_u16(reply + 2) & FLAG_QR) || get_u16(reply + 4) != 1)
+	if (len < fq->name_end + 4 || wire_read_u16(reply) != wire_read_u16(ours) ||
+	    !(wire_read_u16(reply + DNS_OFF_FLAGS) & DNS_FLAG_QR) || wire_read_u16(reply + DNS_OFF_QDCOUNT) != 1)
 		return 0;
 	for (size_t off = DNS_HEADER_SIZE; off < fq->name_end; off++)
 		if (ascii_lower(reply[off]) != ascii_lower(ours[off]))
@@ -301,20 +225,11 @@ static size_t short_reply(const struct forward_query *fq, uint16_t flags, uint8_
 {
 	struct wire_writer w;
 	wire_init(&w, out, FORWARD_MESSAGE_MAX);
-	wire_put_u16(&w, fq->client_id);
-	wire_put_u16(&w, flags);
-	wire_put_u16(&w, 1);
-	wire_put_u16(&w, 0);
-	wire_put_u16(&w, 0);
-	wire_put_u16(&w, fq->client_has_edns ? 1 : 0);
+	wire_put_header(out, fq->client_id, flags, 1, 0, 0, fq->client_has_edns ? 1 : 0);
+	w.len = DNS_HEADER_SIZE;
 	wire_put_bytes(&w, fq->query + DNS_HEADER_SIZE, fq->name_end + 4 - DNS_HEADER_SIZE);
-	if (fq->client_has_edns) {
-		wire_put_bytes(&w, "", 1);  /* the root owner */
-		wire_put_u16(&w, TYPE_OPT);
-		wire_put_u16(&w, fq->fwd->cfg->max_udp_payload);
-		wire_put_u32(&w, 0);
-		wire_put_u16(&w, 0);
-	}
+	if (fq->client_has_edns)
+		wire_put_opt(&w, (uint16_t)fq->fwd->cfg->max_udp_payload, 0, 0);
 	return w.len;
 }
 
@@ -327,19 +242,19 @@ static void answer_client(struct forward_query *fq, size_t len)
 	uint8_t *answer = fwd->message;
 	/* RA: we recursed for the client.  AA off: we are not the authority for a name
 	 * outside our zones, whatever upstream is. */
-	uint16_t flags = (uint16_t)((get_u16(answer + 2) & ~FLAG_AA) | FLAG_RA);
+	uint16_t flags = (uint16_t)((wire_read_u16(answer + DNS_OFF_FLAGS) & ~DNS_FLAG_AA) | DNS_FLAG_RA);
 	if (len > fq->client_limit) {
-		len = short_reply(fq, (uint16_t)(flags | FLAG_TC), answer);
+		len = short_reply(fq, (uint16_t)(flags | DNS_FLAG_TC), answer);
 	} else {
-		put_u16(answer, fq->client_id);
-		put_u16(answer + 2, flags);
+		wire_write_u16(answer, fq->client_id);
+		wire_write_u16(answer + DNS_OFF_FLAGS, flags);
 		/* The question as the client wrote it, letter case included: upstream may
 		 * have changed the case, and the lengths are equal since it matched. */
 		memcpy(answer + DNS_HEADER_SIZE, fq->query + DNS_HEADER_SIZE,
 		       fq->name_end - DNS_HEADER_SIZE);
 	}
-	fwd->metrics->responses_by_rcode[answer[3] & 0xf]++;
-	if (fq->client.transport == DNS_UDP && (answer[2] & 0x02))
+	fwd->metrics->responses_by_rcode[DNS_RCODE(wire_read_u16(answer + DNS_OFF_FLAGS))]++;
+	if (fq->client.transport == DNS_UDP && (wire_read_u16(answer + DNS_OFF_FLAGS) & DNS_FLAG_TC))
 		fwd->metrics->truncated++;
 	query_unlink(fq);
 	fq->client.reply(&fq->client, answer, len);
@@ -350,7 +265,7 @@ static void answer_client(struct forward_query *fq, size_t len)
 static void answer_servfail(struct forward_query *fq)
 {
 	struct forwarder *fwd = fq->fwd;
-	uint16_t flags = (uint16_t)(FLAG_QR | (fq->client_flags & FLAGS_FROM_QUERY) | FLAG_RA |
+	uint16_t flags = (uint16_t)(DNS_FLAG_QR | (fq->client_flags & DNS_FLAGS_FROM_QUERY) | DNS_FLAG_RA |
 				    RCODE_SERVFAIL);
 	fwd->metrics->forward_servfail++;
 	log_debug("forward: no upstream answered; SERVFAIL");
@@ -385,7 +300,7 @@ static void on_udp_readable(evutil_socket_t fd, short what, void *arg)
 			count_failure(fq, "reply with a wrong ID or question ignored");
 			continue;
 		}
-		if (get_u16(reply + 2) & FLAG_TC) {
+		if (wire_read_u16(reply + DNS_OFF_FLAGS) & DNS_FLAG_TC) {
 			attempt_tcp(fq);
 			return;
 		}
@@ -432,7 +347,7 @@ static void on_tcp_readable(struct bufferevent *bev, void *arg)
 	uint8_t *reply = fq->fwd->message;
 	uint8_t prefix[2];
 	while (evbuffer_copyout(in, prefix, 2) == 2) {
-		size_t len = get_u16(prefix);
+		size_t len = wire_read_u16(prefix);
 		if (evbuffer_get_length(in) < 2 + len)
 			return;
 		evbuffer_drain(in, 2);
@@ -482,7 +397,7 @@ static void attempt_tcp(struct forward_query *fq)
 		goto fail;
 	}
 	bufferevent_setcb(fq->tcp, on_tcp_readable, NULL, on_tcp_event, fq);
-	put_u16(prefix, (uint16_t)fq->query_len);
+	wire_write_u16(prefix, (uint16_t)fq->query_len);
 	/* Written before the connection is up: libevent sends it once connected. */
 	if (bufferevent_write(fq->tcp, prefix, 2) < 0 ||
 	    bufferevent_write(fq->tcp, fq->query, fq->query_len) < 0 ||
@@ -518,31 +433,34 @@ static void attempt_next(struct forward_query *fq)
 }
 
 int forwarder_start(struct forwarder *fwd, const struct forward_client *client,
-		    const uint8_t *query, size_t len)
+		    const struct dns_query *q)
 {
-	if (fwd->cfg->forward_count == 0 || len > FORWARD_MESSAGE_MAX)
+	if (fwd->cfg->forward_count == 0 || q->packet_len > FORWARD_MESSAGE_MAX)
 		return -1;
 	if (fwd->pending_count >= fwd->pending_max) {
 		log_debug("forward: %u queries pending already; answering locally", fwd->pending_count);
 		return -1;
 	}
-	struct forward_query *fq = calloc(1, sizeof *fq + len);
+	struct forward_query *fq = calloc(1, sizeof *fq + q->packet_len);
 	if (!fq)
 		return -1;
 	fq->fwd = fwd;
 	fq->client = *client;
 	fq->udp_fd = -1;
-	fq->query_len = len;
-	memcpy(fq->query, query, len);
-	if (read_client_query(fq, fwd->cfg->max_udp_payload) < 0 ||
-	    !(fq->deadline = evtimer_new(fwd->base, on_deadline, fq))) {
+	fq->query_len = q->packet_len;
+	memcpy(fq->query, q->packet, q->packet_len);
+	/* What the front parsed: the client's ID and flags, where its question ends, and
+	 * the answer size it takes (the same rule as our own answers). */
+	fq->client_id = q->id;
+	fq->client_flags = q->flags;
+	fq->name_end = q->question_end - 4;
+	fq->client_has_edns = q->has_edns;
+	fq->client_limit = dns_query_size_limit(fwd->cfg, q);
+	if (!(fq->deadline = evtimer_new(fwd->base, on_deadline, fq))) {
 		query_release(fq);
 		return -1;
 	}
-	fq->next = fwd->pending;
-	if (fq->next)
-		fq->next->prev = fq;
-	fwd->pending = fq;
+	LIST_INSERT_HEAD(&fwd->pending, fq, link);
 	fwd->pending_count++;
 	/* The first attempt starts now; if it cannot, the deadline fires at once and the
 	 * failover runs from the loop, never inside the listener that called us. */
@@ -551,9 +469,5 @@ int forwarder_start(struct forwarder *fwd, const struct forward_client *client,
 		return -1;
 	}
 	fwd->metrics->forwarded++;
-	/* dns_query_process counted the REFUSED it encoded; the client gets upstream's
-	 * answer (counted when it is sent) instead. */
-	if (fwd->metrics->responses_by_rcode[RCODE_REFUSED] > 0)
-		fwd->metrics->responses_by_rcode[RCODE_REFUSED]--;
 	return 0;
 }

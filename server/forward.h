@@ -1,6 +1,6 @@
 /* forward.h -- sending queries for names outside our zones to upstream resolvers.
  *
- * The listeners hand over a query that dns_query_process() marked `forward`; the
+ * The listeners hand over a query that the front (dns_front.c) said to forward; the
  * forwarder asks the configured upstreams in order, each with a fresh socket, a
  * fresh random ID and its own deadline, and later calls the client's reply
  * function exactly once: with upstream's answer (RA set, the client's ID), or with
@@ -48,11 +48,11 @@ struct forwarder *forwarder_new(struct event_base *base, const struct config *cf
 				struct dns_metrics *metrics);
 /* Drops every pending query without answering it (shutdown) and frees the forwarder. */
 void forwarder_free(struct forwarder *fwd);
-/* Takes over a query (the client's bytes, already checked by dns_query_process).
+/* Takes over a query the front parsed (q points into the client's bytes, copied here).
  * Returns 0 when the forwarder will answer the client later, -1 when it cannot take
  * the query now (too many pending, out of memory): send the local answer instead. */
 int forwarder_start(struct forwarder *fwd, const struct forward_client *client,
-		    const uint8_t *query, size_t len);
+		    const struct dns_query *q);
 /* Forgets the pending queries of one owner (a TCP connection that closed). */
 void forwarder_cancel_owner(struct forwarder *fwd, const void *owner);
 

@@ -1,7 +1,8 @@
 /* listen_tcp.c -- DNS over TCP: 2-byte length framing, pipelining, idle timeout, limits.
  *
  * libevent's bufferevents do the partial reads and writes; each complete
- * message in the input buffer is answered in order.  A client that stops reading
+ * message in the input buffer goes through the front (dns_front_query), the same
+ * policy as UDP, and is answered in order.  A client that stops reading
  * its answers stops being read from (back-pressure) instead of growing memory. */
 #include <errno.h>
 #include <event2/buffer.h>
@@ -11,42 +12,45 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "forward.h"
-#include "log.h"
+#include <sys/queue.h>
+
 #include "clock.h"
+#include "dns_wire.h"
+#include "listen_dns.h"
+#include "log.h"
 #include "netio.h"
-#include "server.h"
 
 #define TCP_OUTPUT_HIGH (256 * 1024)  /* stop reading queries above this much unsent */
 
 struct tcp_listener {
-	struct server *srv;
+	struct dns_listen_ctx *ctx;
 	struct evconnlistener *listener;
 	char text[64];
 };
 
 struct tcp_conn {
-	struct tcp_conn *prev, *next; /* in server.tcp_conns, to close them all at shutdown */
-	struct server *srv;
+	LIST_ENTRY(tcp_conn) link;    /* in tcp_conns.open, to close them all at shutdown */
+	struct dns_listen_ctx *ctx;
 	struct bufferevent *bev;
 	int closing;              /* the client finished sending: close once answers are out */
-	int refused;              /* the client is not in allow-query: every answer is REFUSED */
 	struct sockaddr_storage peer;
 	unsigned forwards_pending; /* queries the forwarder still answers on this connection */
 };
 
+struct tcp_conns {
+	LIST_HEAD(, tcp_conn) open;   /* every connection, newest first */
+	unsigned count;               /* what tcp-max-connections limits */
+	uint8_t answer[2 + 65535];    /* one answer being built, behind its length prefix */
+};
+
 static void conn_free(struct tcp_conn *c)
 {
+	struct dns_listen_ctx *ctx = c->ctx;
 	if (c->forwards_pending)
-		forwarder_cancel_owner(c->srv->forwarder, c);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		c->srv->tcp_conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->srv->tcp_connections--;
-	dns_guard_tcp_close(&c->srv->guard, (struct sockaddr *)&c->peer);
+		forwarder_cancel_owner(ctx->forwarder, c);
+	LIST_REMOVE(c, link);
+	ctx->tcp->count--;
+	dns_guard_tcp_close(ctx->guard, (struct sockaddr *)&c->peer);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -58,7 +62,8 @@ static void tcp_forward_reply(const struct forward_client *client, const uint8_t
 {
 	struct tcp_conn *c = client->owner;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	uint8_t prefix[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+	uint8_t prefix[2];
+	wire_write_u16(prefix, (uint16_t)len);
 	c->forwards_pending--;
 	if (evbuffer_add(out, prefix, 2) < 0 || evbuffer_add(out, answer, len) < 0) {
 		log_warn("dns tcp: out of memory for an answer; closing the connection");
@@ -67,41 +72,58 @@ static void tcp_forward_reply(const struct forward_client *client, const uint8_t
 }
 
 /* Hands a query for a name outside our zones to the forwarder.  Returns 1 when it took
- * the query (tcp_forward_reply answers later), 0 when the local REFUSED must go out. */
-static int tcp_forward(struct tcp_conn *c, const uint8_t *query, size_t len)
+ * the query (tcp_forward_reply answers later), 0 when the local answer must go out. */
+static int tcp_forward(struct tcp_conn *c, const struct dns_query *q)
 {
 	struct forward_client client = { .reply = tcp_forward_reply, .owner = c, .transport = DNS_TCP };
-	if (forwarder_start(c->srv->forwarder, &client, query, len) < 0)
+	if (forwarder_start(c->ctx->forwarder, &client, q) < 0)
 		return 0;
 	c->forwards_pending++;
 	return 1;
+}
+
+/* Runs one message through the front.  Returns the answer's length behind the prefix
+ * in answer, or 0 when nothing goes out now (dropped, or forwarded). */
+static size_t tcp_answer_one(struct tcp_conn *c, const uint8_t *msg, size_t len, uint8_t *answer)
+{
+	struct dns_front *front = c->ctx->front;
+	struct front_result res;
+	switch (dns_front_query(front, (const struct sockaddr *)&c->peer, DNS_TCP, msg, len,
+				answer + 2, 65535, &res)) {
+	case FRONT_SEND:
+		return res.len;
+	case FRONT_FORWARD:
+		if (tcp_forward(c, &res.query))
+			return 0;
+		return dns_front_unforwarded(front, &res, answer + 2, 65535);
+	case FRONT_DROP:
+		break;
+	}
+	return 0;
 }
 
 static void answer_messages(struct tcp_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
-	struct server *srv = c->srv;
+	struct responder *r = c->ctx->front->responder;
+	uint8_t *answer = c->ctx->tcp->answer;
 	uint8_t prefix[2];
 	while (evbuffer_get_length(out) < TCP_OUTPUT_HIGH &&
 	       evbuffer_copyout(in, prefix, 2) == 2) {
-		size_t len = (size_t)prefix[0] << 8 | prefix[1];
+		size_t len = wire_read_u16(prefix);
 		if (evbuffer_get_length(in) < 2 + len)
 			return;
 		const uint8_t *msg = evbuffer_pullup(in, (ev_ssize_t)(2 + len));
 		int64_t start_us = monotonic_us();
-		srv->responder.now_ms = start_us / 1000;
-		srv->responder.refuse_query = c->refused;
-		size_t alen = dns_query_process(&srv->responder, msg + 2, len, DNS_TCP,
-						srv->tcp_answer + 2, 65535);
-		metrics_observe_latency(&srv->responder.metrics, (double)(monotonic_us() - start_us), 1);
-		int forwarded = alen > 0 && srv->responder.forward && tcp_forward(c, msg + 2, len);
+		r->now_ms = start_us / 1000;
+		size_t alen = tcp_answer_one(c, msg + 2, len, answer);
+		metrics_observe_latency(&r->metrics, (double)(monotonic_us() - start_us), 1);
 		evbuffer_drain(in, 2 + len);
-		if (alen == 0 || forwarded)
+		if (alen == 0)
 			continue;
-		srv->tcp_answer[0] = (uint8_t)(alen >> 8);
-		srv->tcp_answer[1] = (uint8_t)alen;
-		if (evbuffer_add(out, srv->tcp_answer, alen + 2) < 0) {
+		wire_write_u16(answer, (uint16_t)alen);
+		if (evbuffer_add(out, answer, alen + 2) < 0) {
 			log_warn("dns tcp: out of memory for an answer; closing the connection");
 			c->closing = 1;
 			return;
@@ -150,43 +172,39 @@ static void accept_conn(struct evconnlistener *lev, evutil_socket_t fd, struct s
 {
 	(void)lev;
 	struct tcp_listener *l = arg;
-	struct server *srv = l->srv;
-	if (srv->tcp_connections >= srv->cfg->tcp_max_connections) {
+	struct dns_listen_ctx *ctx = l->ctx;
+	if (ctx->tcp->count >= ctx->cfg->tcp_max_connections) {
 		log_debug("dns tcp: connection limit %u reached; refusing one",
-			  srv->cfg->tcp_max_connections);
+			  ctx->cfg->tcp_max_connections);
 		close(fd);
 		return;
 	}
-	if (dns_guard_tcp_open(&srv->guard, srv->cfg, sa) < 0) {
+	if (dns_guard_tcp_open(ctx->guard, ctx->cfg, sa) < 0) {
 		log_debug("dns tcp: a client is at tcp-max-connections-per-client (%u); refusing one",
-			  srv->cfg->tcp_max_connections_per_client);
+			  ctx->cfg->tcp_max_connections_per_client);
 		close(fd);
 		return;
 	}
 	struct tcp_conn *c = calloc(1, sizeof *c);
 	if (c)
-		c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		c->bev = bufferevent_socket_new(ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c || !c->bev) {
-		dns_guard_tcp_close(&srv->guard, sa);
+		dns_guard_tcp_close(ctx->guard, sa);
 		close(fd);
 		free(c);
 		return;
 	}
-	c->srv = srv;
+	c->ctx = ctx;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof c->peer ? (size_t)salen : sizeof c->peer);
-	c->refused = !dns_guard_may_query(srv->cfg, sa);
-	srv->tcp_connections++;
-	c->next = srv->tcp_conns;
-	if (c->next)
-		c->next->prev = c;
-	srv->tcp_conns = c;
-	struct timeval idle = { (time_t)srv->cfg->tcp_idle_timeout, 0 };
+	ctx->tcp->count++;
+	LIST_INSERT_HEAD(&ctx->tcp->open, c, link);
+	struct timeval idle = { (time_t)ctx->cfg->tcp_idle_timeout, 0 };
 	bufferevent_setcb(c->bev, conn_readable, conn_writable, conn_event, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-struct tcp_listener *tcp_listener_open(struct server *srv, const struct listen_addr *addr)
+struct tcp_listener *tcp_listener_open(struct dns_listen_ctx *ctx, const struct listen_addr *addr)
 {
 	int fd = listen_socket_open(addr, SOCK_STREAM, "dns");
 	if (fd < 0)
@@ -196,9 +214,9 @@ struct tcp_listener *tcp_listener_open(struct server *srv, const struct listen_a
 		close(fd);
 		return NULL;
 	}
-	l->srv = srv;
+	l->ctx = ctx;
 	snprintf(l->text, sizeof l->text, "%s", addr->text);
-	l->listener = evconnlistener_new(srv->base, accept_conn, l,
+	l->listener = evconnlistener_new(ctx->base, accept_conn, l,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024, fd);
 	if (!l->listener) {
 		log_error("dns: tcp %s: cannot listen: %s", addr->text, strerror(errno));
@@ -218,8 +236,19 @@ void tcp_listener_free(struct tcp_listener *l)
 	free(l);
 }
 
-void tcp_close_all(struct server *srv)
+struct tcp_conns *tcp_conns_new(void)
 {
-	while (srv->tcp_conns)
-		conn_free(srv->tcp_conns);
+	struct tcp_conns *set = calloc(1, sizeof *set);
+	if (set)
+		LIST_INIT(&set->open);
+	return set;
+}
+
+void tcp_conns_free(struct tcp_conns *set)
+{
+	if (!set)
+		return;
+	while (!LIST_EMPTY(&set->open))
+		conn_free(LIST_FIRST(&set->open));
+	free(set);
 }

@@ -1,7 +1,7 @@
 /* listen_udp.c -- DNS over UDP: batches of datagrams in with recvmmsg, answers out with sendmmsg.
  *
- * This is the hot path: receive a batch, answer each query with
- * dns_query_process() into a preallocated slot, send the batch.  Each reply leaves
+ * This is the hot path: receive a batch, run each query through the front
+ * (dns_front_query) into a preallocated slot, send the batch.  Each reply leaves
  * from the address its query arrived at (IP_PKTINFO), which matters for sockets
  * bound to a wildcard address on a host with several addresses. */
 #include <errno.h>
@@ -12,11 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "forward.h"
-#include "log.h"
 #include "clock.h"
+#include "listen_dns.h"
+#include "log.h"
 #include "netio.h"
-#include "server.h"
 
 #define UDP_BATCH 32
 #define UDP_QUERY_MAX 4096   /* bigger datagrams are not queries we answer */
@@ -34,7 +33,7 @@ struct udp_slot {
 };
 
 struct udp_listener {
-	struct server *srv;
+	struct dns_listen_ctx *ctx;
 	int fd;
 	struct event *ev;
 	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
@@ -109,9 +108,9 @@ static void udp_forward_reply(const struct forward_client *client, const uint8_t
 }
 
 /* Hands a query for a name outside our zones to the forwarder.  Returns 1 when it took
- * the query (udp_forward_reply answers later), 0 when the local REFUSED must go out. */
+ * the query (udp_forward_reply answers later), 0 when the local answer must go out. */
 static int udp_forward(struct udp_listener *l, struct udp_slot *s, struct msghdr *qh,
-		       size_t query_len)
+		       const struct dns_query *q)
 {
 	struct forward_client client = { .reply = udp_forward_reply, .owner = l, .transport = DNS_UDP };
 	struct msghdr reply = { 0 };
@@ -123,14 +122,36 @@ static int udp_forward(struct udp_listener *l, struct udp_slot *s, struct msghdr
 		memcpy(&client.source, &control, reply.msg_controllen);
 		client.source_len = reply.msg_controllen;
 	}
-	return forwarder_start(l->srv->forwarder, &client, s->query, query_len) == 0;
+	return forwarder_start(l->ctx->forwarder, &client, q) == 0;
+}
+
+/* Runs one datagram through the front.  Returns the answer's length in answer, or 0
+ * when nothing goes out now (dropped, or forwarded and answered later). */
+static size_t udp_answer_one(struct udp_listener *l, int i, uint8_t *answer)
+{
+	struct dns_front *front = l->ctx->front;
+	struct udp_slot *s = &l->slots[i];
+	struct msghdr *qh = &l->in[i].msg_hdr;
+	struct front_result res;
+	switch (dns_front_query(front, (const struct sockaddr *)&s->peer, DNS_UDP, s->query,
+				l->in[i].msg_len, answer, l->answer_size, &res)) {
+	case FRONT_SEND:
+		return res.len;
+	case FRONT_FORWARD:
+		if (udp_forward(l, s, qh, &res.query))
+			return 0;
+		return dns_front_unforwarded(front, &res, answer, l->answer_size);
+	case FRONT_DROP:
+		break;
+	}
+	return 0;
 }
 
 static void udp_readable(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	struct udp_listener *l = arg;
-	struct responder *r = &l->srv->responder;
+	struct responder *r = l->ctx->front->responder;
 	/* A bounded number of batches per wakeup keeps TCP and timers served under flood. */
 	for (int round = 0; round < 8; round++) {
 		prepare_receive(l);
@@ -148,18 +169,8 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 			if (qh->msg_flags & MSG_TRUNC)
 				continue;
 			uint8_t *answer = l->answers + (size_t)replies * l->answer_size;
-			const struct sockaddr *client = (const struct sockaddr *)&l->slots[i].peer;
-			r->refuse_query = !dns_guard_may_query(l->srv->cfg, client);
-			size_t len = dns_query_process(r, l->slots[i].query, l->in[i].msg_len, DNS_UDP,
-						       answer, l->answer_size);
+			size_t len = udp_answer_one(l, i, answer);
 			if (len == 0)
-				continue;
-			enum rrl_verdict verdict = dns_guard_udp_answer(&l->srv->guard, l->srv->cfg, client, r->now_ms);
-			if (verdict == RRL_DROP)
-				continue;
-			if (verdict == RRL_SLIP)
-				len = dns_answer_truncate(answer, len);
-			if (r->forward && udp_forward(l, &l->slots[i], qh, l->in[i].msg_len))
 				continue;
 			struct udp_slot *s = &l->slots[i];
 			struct msghdr *rh = &l->out[replies].msg_hdr;
@@ -181,7 +192,7 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct udp_listener *udp_listener_open(struct server *srv, const struct listen_addr *addr)
+struct udp_listener *udp_listener_open(struct dns_listen_ctx *ctx, const struct listen_addr *addr)
 {
 	int fd = listen_socket_open(addr, SOCK_DGRAM, "dns");
 	if (fd < 0)
@@ -199,11 +210,11 @@ struct udp_listener *udp_listener_open(struct server *srv, const struct listen_a
 	struct udp_listener *l = calloc(1, sizeof *l);
 	if (!l)
 		goto fail;
-	l->srv = srv;
+	l->ctx = ctx;
 	l->fd = fd;
-	l->answer_size = srv->cfg->max_udp_payload;
+	l->answer_size = ctx->cfg->max_udp_payload;
 	l->answers = malloc(UDP_BATCH * l->answer_size);
-	l->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, udp_readable, l);
+	l->ev = event_new(ctx->base, fd, EV_READ | EV_PERSIST, udp_readable, l);
 	if (!l->answers || !l->ev || event_add(l->ev, NULL) < 0)
 		goto fail;
 	log_info("dns: listening on udp %s", addr->text);

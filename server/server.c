@@ -103,7 +103,7 @@ static int open_listeners(struct server *srv)
 	const struct config *cfg = srv->cfg;
 	for (int i = 0; i < cfg->dns_count; i++) {
 		const struct listen_addr *addr = &cfg->dns[i];
-		struct udp_listener *u = udp_listener_open(srv, addr);
+		struct udp_listener *u = udp_listener_open(&srv->dns, addr);
 		if (!u && ipv6_missing(addr, cfg->dns_is_default)) {
 			log_warn("dns: no IPv6 on this host; serving IPv4 only");
 			continue;
@@ -111,7 +111,7 @@ static int open_listeners(struct server *srv)
 		if (!u)
 			return -1;
 		srv->udp[srv->udp_count++] = u;
-		struct tcp_listener *t = tcp_listener_open(srv, addr);
+		struct tcp_listener *t = tcp_listener_open(&srv->dns, addr);
 		if (!t)
 			return -1;
 		srv->tcp[srv->tcp_count++] = t;
@@ -181,9 +181,10 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		 srv->zones.zone_count, cfg->zones_dir, cfg->service_count);
 	responder_init(&srv->responder, cfg, &srv->registry, &srv->zones);
 	dns_guard_init(&srv->guard, cfg);
-	srv->tcp_answer = malloc(2 + 65535);
+	dns_front_init(&srv->front, &srv->responder, &srv->guard);
+	srv->dns.tcp = tcp_conns_new();
 	srv->base = event_base_new();
-	if (!srv->tcp_answer || !srv->base ||
+	if (!srv->dns.tcp || !srv->base ||
 	    !(srv->commit_event = event_new(srv->base, -1, 0, reg_commit_now, srv)) ||
 	    !(srv->expiry_event = evtimer_new(srv->base, on_expiry_timer, srv))) {
 		log_error("out of memory");
@@ -192,6 +193,8 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 	srv->forwarder = forwarder_new(srv->base, cfg, &srv->responder.metrics);
 	if (!srv->forwarder)
 		return -1;
+	srv->dns = (struct dns_listen_ctx){ .base = srv->base, .cfg = cfg, .front = &srv->front,
+		.forwarder = srv->forwarder, .guard = &srv->guard, .tcp = srv->dns.tcp };
 	on_expiry_timer(-1, 0, srv);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);  /* a file-size limit must fail the write (ERR 503), not kill us */
@@ -218,7 +221,7 @@ void server_free(struct server *srv)
 {
 	registrar_set_listener(&srv->registrar, NULL, NULL);
 	http_api_free(srv->http);
-	tcp_close_all(srv);
+	tcp_conns_free(srv->dns.tcp);
 	forwarder_free(srv->forwarder);  /* after the connections that cancel into it */
 	if (srv->commit_pending)
 		reg_commit_now(-1, 0, srv);  /* flush what the last turn acknowledged */
@@ -240,7 +243,6 @@ void server_free(struct server *srv)
 			event_free(srv->signals[i]);
 	if (srv->base)
 		event_base_free(srv->base);
-	free(srv->tcp_answer);
 	responder_free(&srv->responder);
 	dns_guard_free(&srv->guard);
 	registrar_free(&srv->registrar);

@@ -6,15 +6,14 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dns_front.h"
 #include "dns_guard.h"
 #include "dns_query.h"
+#include "listen_dns.h"
 #include "registrar.h"
 #include "registry.h"
 #include "zones.h"
 
-struct udp_listener;
-struct tcp_listener;
-struct tcp_conn;
 struct reg_udp_listener;
 struct reg_tcp_listener;
 struct reg_conn;
@@ -33,13 +32,12 @@ struct server {
 	struct zone_set zones;
 	struct responder responder;
 	struct dns_guard guard;           /* allow-query, RRL, TCP connections per client */
+	struct dns_front front;           /* every DNS message, UDP or TCP, goes through it */
+	struct dns_listen_ctx dns;        /* what the DNS listeners are given */
 	struct udp_listener *udp[CONFIG_MAX_LISTEN];
 	int udp_count;
 	struct tcp_listener *tcp[CONFIG_MAX_LISTEN];
 	int tcp_count;
-	unsigned tcp_connections;         /* open DNS-over-TCP connections */
-	struct tcp_conn *tcp_conns;       /* all of them, newest first */
-	uint8_t *tcp_answer;              /* 2 + 65535 bytes: one TCP answer being built */
 	struct event *signals[3];
 
 	struct registrar registrar;
@@ -73,14 +71,6 @@ int resolve_forwarders(struct config *cfg);
 /* Checks a configuration the way server_init would, without opening sockets. */
 int server_check_config(struct config *cfg);
 
-/* listen_udp.c */
-struct udp_listener *udp_listener_open(struct server *srv, const struct listen_addr *addr);
-void udp_listener_free(struct udp_listener *l);
-/* listen_tcp.c */
-struct tcp_listener *tcp_listener_open(struct server *srv, const struct listen_addr *addr);
-void tcp_listener_free(struct tcp_listener *l);
-/* Closes every open DNS-over-TCP connection. */
-void tcp_close_all(struct server *srv);
 /* listen_reg.c */
 struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct listen_addr *addr);
 void reg_udp_listener_free(struct reg_udp_listener *l);

@@ -120,9 +120,9 @@ like "$out" "example.test.[[:space:]]+60[[:space:]]+IN[[:space:]]+SOA" "... with
 is "$(flags_of "$out")" "qr rd ra" "NXDOMAIN: RA set"
 out=$(q +norec www.example.test A)
 is "$(status_of "$out")" "REFUSED" "RD=0: still REFUSED with forwarders"
-is "$(flags_of "$out")" "qr" "RD=0: no RA"
+is "$(flags_of "$out")" "qr ra" "RD=0: RA set all the same (we recurse for clients that ask)"
 is "$(qs +rec web.svc.internal A)" "10.0.0.7" "local names are answered locally"
-like "$(flags_of "$(fq web.svc.internal A)")" "^qr aa rd$" "local answers keep AA and no RA"
+like "$(flags_of "$(fq web.svc.internal A)")" "^qr aa rd ra$" "local answers keep AA and carry RA with forwarders"
 
 # TC from upstream: over UDP the upstream never sends more than 512 bytes, so a whole
 # ~870-byte TXT can only have come over the TCP retry.  dig +ignore does not retry TC
@@ -245,7 +245,7 @@ wait "${pids[@]}"
 is "$(cat "$WORK"/hang*.out | grep -c 'status: SERVFAIL')" "20" "the 20 waiting queries end in SERVFAIL"
 # On one TCP connection, a local answer overtakes the forwarded one (RFC 7766).
 out=$("$PY" "$TOOLS/tcp_pipeline.py" "$PORT" hang-tcp.example.test web.svc.internal)
-is "$out" $'web.svc.internal NOERROR qr aa rd\nhang-tcp.example.test SERVFAIL qr rd ra' \
+is "$out" $'web.svc.internal NOERROR qr aa rd ra\nhang-tcp.example.test SERVFAIL qr rd ra' \
 	"pipelined tcp: the local answer comes first, the forwarded SERVFAIL later"
 # A client that resets its connection with forwards pending: they are cancelled, so
 # nothing is written to the freed connection when their timeouts pass (ASan would see).

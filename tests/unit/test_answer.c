@@ -1,9 +1,12 @@
-/* Unit tests for dns_query.c / dns_answer.c: bytes in, bytes out, no sockets. */
+/* Unit tests for dns_front.c / dns_query.c / dns_answer.c: bytes in, bytes out, no sockets. */
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
 #include <stdlib.h>
 
+#include "acl.h"
 #include "config.h"
+#include "dns_front.h"
+#include "dns_guard.h"
 #include "dns_query.h"
 #include "dns_wire.h"
 #include "registry.h"
@@ -15,6 +18,23 @@ static struct registry reg;
 static struct zone_set zones;
 static struct responder responder;
 static uint8_t out[65535];
+static struct dns_guard guard;
+static struct dns_front front;
+static struct sockaddr_in client = { .sin_family = AF_INET };
+static enum front_verdict last_verdict;
+static int ask_recursion;   /* set RD in the queries ask() builds */
+
+/* The front as a listener runs it; a query it would forward gets the local answer,
+ * as when the forwarder cannot take it. */
+static size_t front_answer(const uint8_t *pkt, size_t len, enum dns_transport t)
+{
+	struct front_result res;
+	last_verdict = dns_front_query(&front, (struct sockaddr *)&client, t, pkt, len, out,
+				       t == DNS_TCP ? sizeof out : cfg.max_udp_payload, &res);
+	if (last_verdict == FRONT_FORWARD)
+		return dns_front_unforwarded(&front, &res, out, sizeof out);
+	return last_verdict == FRONT_SEND ? res.len : 0;
+}
 
 static void add_instance(const char *svc, const char *inst, const char *addr, int64_t expires_ms)
 {
@@ -34,6 +54,7 @@ static ldns_pkt *ask(const char *name, ldns_rr_type type, int edns, enum dns_tra
 {
 	ldns_pkt *query = NULL;
 	ldns_pkt_query_new_frm_str(&query, name, type, LDNS_RR_CLASS_IN, 0);
+	ldns_pkt_set_rd(query, ask_recursion);
 	if (edns) {
 		ldns_pkt_set_edns_udp_size(query, 1232);
 		ldns_pkt_set_edns_do(query, 0);
@@ -42,7 +63,7 @@ static ldns_pkt *ask(const char *name, ldns_rr_type type, int edns, enum dns_tra
 	size_t wire_len;
 	ldns_pkt2wire(&wire, query, &wire_len);
 	ldns_pkt_free(query);
-	size_t len = dns_query_process(&responder, wire, wire_len, t, out, sizeof out);
+	size_t len = front_answer(wire, wire_len, t);
 	free(wire);
 	ldns_pkt *answer = NULL;
 	if (len == 0 || ldns_wire2pkt(&answer, out, len) != LDNS_STATUS_OK)
@@ -52,7 +73,7 @@ static ldns_pkt *ask(const char *name, ldns_rr_type type, int edns, enum dns_tra
 
 static size_t raw(const uint8_t *pkt, size_t len)
 {
-	return dns_query_process(&responder, pkt, len, DNS_UDP, out, sizeof out);
+	return front_answer(pkt, len, DNS_UDP);
 }
 
 static void test_positive(void)
@@ -166,6 +187,74 @@ static void test_malformed(void)
 	   "20000 random packets: every reply is a well-formed response to its query");
 }
 
+static int has_flag(size_t len, uint16_t flag)
+{
+	return len >= DNS_HEADER_SIZE && (wire_read_u16(out + DNS_OFF_FLAGS) & flag);
+}
+
+/* The front's order: allow-query, answer, RRL, forward; RA on every response when
+ * forwarders are configured. */
+static void test_front_policy(void)
+{
+	ldns_pkt *p = ask("web.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	ok(p && !ldns_pkt_ra(p), "without forwarders: RA clear on our own answer");
+	ldns_pkt_free(p);
+
+	cfg.forward_count = 1;  /* the front only looks at the count */
+	ask_recursion = 1;
+	p = ask("web.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	ok(p && ldns_pkt_ra(p) && ldns_pkt_aa(p), "with forwarders: RA set on our own answer");
+	ldns_pkt_free(p);
+	p = ask("nothing.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_TCP);
+	ok(p && ldns_pkt_ra(p) && ldns_pkt_get_rcode(p) == LDNS_RCODE_NXDOMAIN,
+	   "with forwarders: RA set on NXDOMAIN over TCP");
+	ldns_pkt_free(p);
+	uint8_t bad[12] = { 0x12, 0x34, 0x01, 0, 0, 2 };  /* two questions */
+	size_t n = raw(bad, sizeof bad);
+	ok(has_flag(n, DNS_FLAG_RA) && DNS_RCODE(wire_read_u16(out + 2)) == RCODE_FORMERR,
+	   "with forwarders: RA set on FORMERR");
+	p = ask("example.org.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	ok(last_verdict == FRONT_FORWARD, "a name outside our zones is forwarded");
+	ok(p && ldns_pkt_ra(p) && ldns_pkt_get_rcode(p) == LDNS_RCODE_REFUSED,
+	   "the forwarder cannot take it: REFUSED, RA set");
+	ldns_pkt_free(p);
+
+	/* allow-query first: a refused client is never forwarded. */
+	const char *elsewhere[] = { "10.9.9.9/32" };
+	ok(cidr_list_add_texts(&cfg.allow_query, elsewhere, 1) == 0, "allow-query set to another client");
+	p = ask("example.org.", LDNS_RR_TYPE_A, 0, DNS_TCP);
+	ok(last_verdict == FRONT_SEND && p && ldns_pkt_get_rcode(p) == LDNS_RCODE_REFUSED,
+	   "allow-query: a client outside it gets REFUSED over TCP, not a forward");
+	ldns_pkt_free(p);
+	p = ask("example.org.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	ok(last_verdict == FRONT_SEND && p && ldns_pkt_get_rcode(p) == LDNS_RCODE_REFUSED,
+	   "allow-query: a client outside it gets REFUSED over UDP, not a forward");
+	ldns_pkt_free(p);
+	cidr_list_free(&cfg.allow_query);
+
+	/* RRL after the answer: over the rate, a slip is a bare TC and never a forward. */
+	cfg.rrl_rate = 1;
+	cfg.rrl_slip = 1;
+	dns_guard_configure(&guard, &cfg);
+	int forwards = 0, slips = 0;
+	for (int i = 0; i < 20; i++) {
+		p = ask("example.org.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+		forwards += last_verdict == FRONT_FORWARD;
+		slips += last_verdict == FRONT_SEND && p && ldns_pkt_tc(p) && ldns_pkt_ancount(p) == 0 &&
+			 ldns_pkt_ra(p);
+		ldns_pkt_free(p);
+	}
+	ok(forwards <= 2 && slips >= 18, "RRL: slipped queries for a forwarded name are not forwarded");
+	p = ask("example.org.", LDNS_RR_TYPE_A, 0, DNS_TCP);
+	ok(last_verdict == FRONT_FORWARD, "RRL: TCP is not rate limited");
+	ldns_pkt_free(p);
+	cfg.rrl_rate = 0;
+	cfg.rrl_slip = 0;
+	dns_guard_configure(&guard, &cfg);
+	cfg.forward_count = 0;
+	ask_recursion = 0;
+}
+
 int main(void)
 {
 	char err[CONFIG_ERROR_MAX];
@@ -175,6 +264,9 @@ int main(void)
 	memset(&zones, 0, sizeof zones);
 	responder_init(&responder, &cfg, &reg, &zones);
 	responder.now_ms = 1000000;
+	dns_guard_init(&guard, &cfg);
+	dns_front_init(&front, &responder, &guard);
+	client.sin_addr.s_addr = htonl(0x7f000001);
 	add_instance("web", "w1", "10.0.0.1", 1000000 + 2500);
 	add_instance("web", "w2", "10.0.0.2", 0);
 	add_instance("web", "w3", "10.0.0.3", 1000000 - 1);
@@ -190,6 +282,8 @@ int main(void)
 	test_negative();
 	test_truncation();
 	test_malformed();
+	test_front_policy();
+	dns_guard_free(&guard);
 	responder_free(&responder);
 	registry_free(&reg);
 	config_free(&cfg);

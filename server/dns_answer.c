@@ -1,12 +1,12 @@
-/* dns_answer.c -- the RFC 1034 answer steps, collected as RRsets and encoded once. */
+/* dns_answer.c -- the RFC 1034 answer steps: what goes into each section, as RRsets.
+ *
+ * Nothing is written here; dns_encode.c writes the collected answer once. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "dns_answer.h"
 #include "dns_wire.h"
-
-/* ---- collecting ---------------------------------------------------------- */
 
 static struct answer_item *add_item(struct answer *a, enum answer_section s, enum item_kind kind,
 				    const uint8_t *owner, uint16_t type, uint32_t ttl)
@@ -20,26 +20,6 @@ static struct answer_item *add_item(struct answer *a, enum answer_section s, enu
 	it->type = type;
 	it->ttl = ttl;
 	return it;
-}
-
-static uint64_t next_random(struct responder *r)
-{
-	r->rng ^= r->rng << 13;
-	r->rng ^= r->rng >> 7;
-	r->rng ^= r->rng << 17;
-	return r->rng;
-}
-
-/* The TTL of an instance's records: the configured TTL, never past its lease. */
-static uint32_t instance_ttl(const struct responder *r, const struct instance *inst)
-{
-	uint32_t ttl = r->cfg->ttl;
-	if (inst->expires_ms) {
-		int64_t left = (inst->expires_ms - r->now_ms) / 1000;
-		if (left < ttl)
-			ttl = left > 0 ? (uint32_t)left : 0;
-	}
-	return ttl;
 }
 
 static int ensure_scratch(struct responder *r, size_t n)
@@ -73,7 +53,7 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 		if (!instance_live(inst, r->now_ms) || (family && inst->family != family) ||
 		    (proto >= 0 && (int)inst->proto != proto))
 			continue;
-		uint32_t t = instance_ttl(r, inst);
+		uint32_t t = responder_instance_ttl(r, inst);
 		if (t < ttl)
 			ttl = t;
 		r->scratch[n++] = inst;
@@ -113,7 +93,7 @@ static int add_one_instance(struct responder *r, struct answer *a, const uint8_t
 		return 0;
 	r->scratch[0] = inst;
 	struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type,
-					  instance_ttl(r, inst));
+					  responder_instance_ttl(r, inst));
 	if (!it)
 		return 0;
 	it->instances = r->scratch;
@@ -446,220 +426,4 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 		}
 		return;
 	}
-}
-
-/* ---- encoding ------------------------------------------------------------ */
-
-/* INSTANCE.SERVICE.D as a wire name. */
-static const uint8_t *instance_fqdn(const struct responder *r, const struct instance *inst,
-				    uint8_t out[DNAME_MAX_WIRE])
-{
-	if (inst->wire_key_len + r->cfg->domain_len > DNAME_MAX_WIRE)
-		return NULL;
-	memcpy(out, inst->wire_key, inst->wire_key_len);
-	memcpy(out + inst->wire_key_len, r->cfg->domain, r->cfg->domain_len);
-	return out;
-}
-
-static void put_instance_record(struct responder *r, struct wire_writer *w, const uint8_t *owner,
-				uint16_t type, uint32_t ttl, const struct instance *inst)
-{
-	size_t rdlen = wire_begin_rr(w, owner, type, ttl);
-	uint8_t target[DNAME_MAX_WIRE];
-	switch (type) {
-	case TYPE_A:
-		wire_put_bytes(w, inst->addr, 4);
-		break;
-	case TYPE_AAAA:
-		wire_put_bytes(w, inst->addr, 16);
-		break;
-	case TYPE_TXT:
-		wire_put_bytes(w, inst->txt, inst->txt_len);
-		break;
-	case TYPE_SRV:
-		wire_put_u16(w, inst->priority);
-		wire_put_u16(w, inst->weight);
-		wire_put_u16(w, inst->port);
-		/* RFC 2782: the target is never compressed, but later owners may point into it. */
-		if (instance_fqdn(r, inst, target))
-			wire_put_name_uncompressed(w, target);
-		else
-			w->full = 1;
-		break;
-	}
-	wire_end_rr(w, rdlen);
-}
-
-/* After writing a record: when it did not fit, takes it back and returns 0. */
-static int record_fits(struct wire_writer *w, struct wire_mark m)
-{
-	if (!w->full)
-		return 1;
-	wire_rewind(w, m);
-	return 0;
-}
-
-static int put_item(struct responder *r, struct wire_writer *w, struct answer_item *it,
-		    uint16_t *records)
-{
-	const struct config *cfg = r->cfg;
-	struct wire_mark m;
-	switch (it->kind) {
-	case ITEM_STATIC: {
-		const uint8_t *p = it->rrset->rdata;
-		for (uint16_t i = 0; i < it->rrset->count; i++) {
-			size_t len = (size_t)p[0] << 8 | p[1];
-			m = wire_mark(w);
-			size_t rdlen = wire_begin_rr(w, it->owner, it->type, it->ttl);
-			wire_put_bytes(w, p + 2, len);
-			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
-				return -1;
-			(*records)++;
-			p += 2 + len;
-		}
-		return 0;
-	}
-	case ITEM_INSTANCES: {
-		size_t count = it->instance_count;
-		if (it->emit_limit && it->emit_limit < count)
-			count = it->emit_limit;
-		/* A partial Fisher-Yates shuffle: each record written is a fresh random pick,
-		 * so whatever fits before truncation or the answer limit is a random subset. */
-		for (size_t i = 0; i < count; i++) {
-			size_t j = i + (size_t)(next_random(r) % (it->instance_count - i));
-			struct instance *tmp = it->instances[i];
-			it->instances[i] = it->instances[j];
-			it->instances[j] = tmp;
-			m = wire_mark(w);
-			put_instance_record(r, w, it->owner, it->type, it->ttl, it->instances[i]);
-			if (!record_fits(w, m))
-				return -1;
-			it->emitted = i + 1;
-			(*records)++;
-		}
-		return 0;
-	}
-	case ITEM_PTR:
-		for (size_t i = 0; i < it->instance_count; i++) {
-			uint8_t target[DNAME_MAX_WIRE];
-			if (!instance_fqdn(r, it->instances[i], target))
-				continue;
-			m = wire_mark(w);
-			size_t rdlen = wire_begin_rr(w, it->owner, TYPE_PTR, instance_ttl(r, it->instances[i]));
-			wire_put_name(w, target);
-			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
-				return -1;
-			(*records)++;
-		}
-		return 0;
-	case ITEM_INSTANCE_ADDRS:
-		for (size_t i = 0; i < it->srv_item->emitted; i++) {
-			const struct instance *inst = it->srv_item->instances[i];
-			uint8_t owner[DNAME_MAX_WIRE];
-			if (!instance_fqdn(r, inst, owner))
-				continue;
-			m = wire_mark(w);
-			put_instance_record(r, w, owner, inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
-					    instance_ttl(r, inst), inst);
-			if (!record_fits(w, m))
-				return -1;
-			(*records)++;
-		}
-		return 0;
-	case ITEM_SOA: {
-		m = wire_mark(w);
-		size_t rdlen = wire_begin_rr(w, it->owner, TYPE_SOA, it->ttl);
-		wire_put_name(w, cfg->ns.name);
-		wire_put_name(w, cfg->soa.rname);
-		wire_put_u32(w, r->reg->serial);
-		wire_put_u32(w, cfg->soa.refresh);
-		wire_put_u32(w, cfg->soa.retry);
-		wire_put_u32(w, cfg->soa.expire);
-		wire_put_u32(w, cfg->soa.minimum);
-		wire_end_rr(w, rdlen);
-		if (!record_fits(w, m))
-			return -1;
-		(*records)++;
-		return 0;
-	}
-	case ITEM_NS: {
-		m = wire_mark(w);
-		size_t rdlen = wire_begin_rr(w, it->owner, TYPE_NS, it->ttl);
-		wire_put_name(w, cfg->ns.name);
-		wire_end_rr(w, rdlen);
-		if (!record_fits(w, m))
-			return -1;
-		(*records)++;
-		return 0;
-	}
-	case ITEM_NS_ADDRS:
-		for (int i = 0; i < cfg->ns.addr_count; i++) {
-			const struct ns_address *addr = &cfg->ns.addrs[i];
-			uint16_t type = addr->family == AF_INET ? TYPE_A : TYPE_AAAA;
-			if (it->type && it->type != type)
-				continue;
-			m = wire_mark(w);
-			size_t rdlen = wire_begin_rr(w, it->owner, type, it->ttl);
-			wire_put_bytes(w, addr->addr, type == TYPE_A ? 4 : 16);
-			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
-				return -1;
-			(*records)++;
-		}
-		return 0;
-	}
-	return 0;
-}
-
-/* The response's flags: QR; opcode, RD and CD copied from the query; AA and TC ours;
- * RA whenever we recurse for clients (forwarders configured), on every response. */
-static uint16_t response_flags(const struct responder *r, const struct dns_query *q,
-			       const struct answer *a, int truncated)
-{
-	uint16_t flags = (uint16_t)(DNS_FLAG_QR | (q->flags & DNS_FLAGS_FROM_QUERY) |
-				    (a->rcode & DNS_RCODE_MASK));
-	if (a->authoritative)
-		flags |= DNS_FLAG_AA;
-	if (truncated)
-		flags |= DNS_FLAG_TC;
-	if (r->cfg->forward_count > 0)
-		flags |= DNS_FLAG_RA;
-	return flags;
-}
-
-size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct answer *a,
-			 uint8_t *out, size_t limit)
-{
-	struct wire_writer w;
-	uint16_t counts[SECTION_COUNT] = { 0, 0, 0 };
-	int truncated = a->truncated;
-
-	if (a->header_only) {
-		wire_put_header(out, q->id, response_flags(r, q, a, 0), 0, 0, 0, 0);
-		return DNS_HEADER_SIZE;
-	}
-	/* Room for OPT is kept back so that truncation never drops it. */
-	wire_init(&w, out, limit - (q->has_edns ? DNS_OPT_SIZE : 0));
-	w.len = DNS_HEADER_SIZE;
-	wire_put_bytes(&w, q->packet + DNS_HEADER_SIZE, q->question_end - DNS_HEADER_SIZE);
-	wire_learn_name(&w, DNS_HEADER_SIZE);
-
-	for (int s = 0; s < SECTION_COUNT && !truncated; s++) {
-		for (int i = 0; i < a->item_count[s]; i++) {
-			if (put_item(r, &w, &a->items[s][i], &counts[s]) < 0) {
-				/* Additional data is optional: dropping it is not truncation. */
-				truncated = s != SECTION_ADDITIONAL;
-				break;
-			}
-		}
-	}
-	w.limit = limit;
-	if (q->has_edns)
-		wire_put_opt(&w, (uint16_t)r->cfg->max_udp_payload, a->rcode, 0);
-	wire_put_header(out, q->id, response_flags(r, q, a, truncated), 1, counts[SECTION_ANSWER],
-			counts[SECTION_AUTHORITY],
-			(uint16_t)(counts[SECTION_ADDITIONAL] + (q->has_edns ? 1 : 0)));
-	return w.len;
 }

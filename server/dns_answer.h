@@ -1,9 +1,9 @@
 /* dns_answer.h -- the RFC 1034 answer steps, collected as RRsets and encoded once.
  *
- * Like NSD's answer.c: dns_answer_collect() decides what goes into each section
- * (answer, nodata, nxdomain, refused); dns_answer_encode() writes it within the
- * client's size, dropping additional data first and setting TC when the answer
- * itself is cut. */
+ * Like NSD's answer.c: dns_answer_collect() (dns_answer.c) decides what goes into
+ * each section (answer, nodata, nxdomain, refused); dns_answer_encode() (dns_encode.c)
+ * writes it within the client's size, dropping additional data first and setting TC
+ * when the answer itself is cut. */
 #ifndef SVCDNS_DNS_ANSWER_H
 #define SVCDNS_DNS_ANSWER_H
 

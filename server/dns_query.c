@@ -27,6 +27,26 @@ int responder_init(struct responder *r, const struct config *cfg, const struct r
 	return 0;
 }
 
+uint64_t responder_random(struct responder *r)
+{
+	r->rng ^= r->rng << 13;
+	r->rng ^= r->rng >> 7;
+	r->rng ^= r->rng << 17;
+	return r->rng;
+}
+
+/* The TTL of an instance's records: the configured TTL, never past its lease. */
+uint32_t responder_instance_ttl(const struct responder *r, const struct instance *inst)
+{
+	uint32_t ttl = r->cfg->ttl;
+	if (inst->expires_ms) {
+		int64_t left = (inst->expires_ms - r->now_ms) / 1000;
+		if (left < ttl)
+			ttl = left > 0 ? (uint32_t)left : 0;
+	}
+	return ttl;
+}
+
 void responder_free(struct responder *r)
 {
 	free(r->scratch);

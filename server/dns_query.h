@@ -58,6 +58,10 @@ struct answer;
 int responder_init(struct responder *r, const struct config *cfg, const struct registry *reg,
 		   const struct zone_set *zones);
 void responder_free(struct responder *r);
+/* The next number of the responder's xorshift generator (answer shuffling). */
+uint64_t responder_random(struct responder *r);
+/* The TTL of an instance's records: the configured TTL, never past its lease. */
+uint32_t responder_instance_ttl(const struct responder *r, const struct instance *inst);
 /* Reads header, question and OPT straight from the packet into q (no copy of the
  * packet: q points into it). */
 enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *packet, size_t len,

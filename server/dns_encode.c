@@ -1,0 +1,224 @@
+/* dns_encode.c -- writing a collected answer within the client's size.
+ *
+ * Like NSD's encode_answer(): each record is written after a mark; when one does not
+ * fit, the writer rewinds to the mark.  Additional data is dropped first; a cut in the
+ * answer or authority section sets TC. */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dns_answer.h"
+#include "dns_wire.h"
+
+/* INSTANCE.SERVICE.D as a wire name. */
+static const uint8_t *instance_fqdn(const struct responder *r, const struct instance *inst,
+				    uint8_t out[DNAME_MAX_WIRE])
+{
+	if (inst->wire_key_len + r->cfg->domain_len > DNAME_MAX_WIRE)
+		return NULL;
+	memcpy(out, inst->wire_key, inst->wire_key_len);
+	memcpy(out + inst->wire_key_len, r->cfg->domain, r->cfg->domain_len);
+	return out;
+}
+
+static void put_instance_record(struct responder *r, struct wire_writer *w, const uint8_t *owner,
+				uint16_t type, uint32_t ttl, const struct instance *inst)
+{
+	size_t rdlen = wire_begin_rr(w, owner, type, ttl);
+	uint8_t target[DNAME_MAX_WIRE];
+	switch (type) {
+	case TYPE_A:
+		wire_put_bytes(w, inst->addr, 4);
+		break;
+	case TYPE_AAAA:
+		wire_put_bytes(w, inst->addr, 16);
+		break;
+	case TYPE_TXT:
+		wire_put_bytes(w, inst->txt, inst->txt_len);
+		break;
+	case TYPE_SRV:
+		wire_put_u16(w, inst->priority);
+		wire_put_u16(w, inst->weight);
+		wire_put_u16(w, inst->port);
+		/* RFC 2782: the target is never compressed, but later owners may point into it. */
+		if (instance_fqdn(r, inst, target))
+			wire_put_name_uncompressed(w, target);
+		else
+			w->full = 1;
+		break;
+	}
+	wire_end_rr(w, rdlen);
+}
+
+/* After writing a record: when it did not fit, takes it back and returns 0. */
+static int record_fits(struct wire_writer *w, struct wire_mark m)
+{
+	if (!w->full)
+		return 1;
+	wire_rewind(w, m);
+	return 0;
+}
+
+static int put_item(struct responder *r, struct wire_writer *w, struct answer_item *it,
+		    uint16_t *records)
+{
+	const struct config *cfg = r->cfg;
+	struct wire_mark m;
+	switch (it->kind) {
+	case ITEM_STATIC: {
+		const uint8_t *p = it->rrset->rdata;
+		for (uint16_t i = 0; i < it->rrset->count; i++) {
+			size_t len = (size_t)p[0] << 8 | p[1];
+			m = wire_mark(w);
+			size_t rdlen = wire_begin_rr(w, it->owner, it->type, it->ttl);
+			wire_put_bytes(w, p + 2, len);
+			wire_end_rr(w, rdlen);
+			if (!record_fits(w, m))
+				return -1;
+			(*records)++;
+			p += 2 + len;
+		}
+		return 0;
+	}
+	case ITEM_INSTANCES: {
+		size_t count = it->instance_count;
+		if (it->emit_limit && it->emit_limit < count)
+			count = it->emit_limit;
+		/* A partial Fisher-Yates shuffle: each record written is a fresh random pick,
+		 * so whatever fits before truncation or the answer limit is a random subset. */
+		for (size_t i = 0; i < count; i++) {
+			size_t j = i + (size_t)(responder_random(r) % (it->instance_count - i));
+			struct instance *tmp = it->instances[i];
+			it->instances[i] = it->instances[j];
+			it->instances[j] = tmp;
+			m = wire_mark(w);
+			put_instance_record(r, w, it->owner, it->type, it->ttl, it->instances[i]);
+			if (!record_fits(w, m))
+				return -1;
+			it->emitted = i + 1;
+			(*records)++;
+		}
+		return 0;
+	}
+	case ITEM_PTR:
+		for (size_t i = 0; i < it->instance_count; i++) {
+			uint8_t target[DNAME_MAX_WIRE];
+			if (!instance_fqdn(r, it->instances[i], target))
+				continue;
+			m = wire_mark(w);
+			size_t rdlen = wire_begin_rr(w, it->owner, TYPE_PTR, responder_instance_ttl(r, it->instances[i]));
+			wire_put_name(w, target);
+			wire_end_rr(w, rdlen);
+			if (!record_fits(w, m))
+				return -1;
+			(*records)++;
+		}
+		return 0;
+	case ITEM_INSTANCE_ADDRS:
+		for (size_t i = 0; i < it->srv_item->emitted; i++) {
+			const struct instance *inst = it->srv_item->instances[i];
+			uint8_t owner[DNAME_MAX_WIRE];
+			if (!instance_fqdn(r, inst, owner))
+				continue;
+			m = wire_mark(w);
+			put_instance_record(r, w, owner, inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
+					    responder_instance_ttl(r, inst), inst);
+			if (!record_fits(w, m))
+				return -1;
+			(*records)++;
+		}
+		return 0;
+	case ITEM_SOA: {
+		m = wire_mark(w);
+		size_t rdlen = wire_begin_rr(w, it->owner, TYPE_SOA, it->ttl);
+		wire_put_name(w, cfg->ns.name);
+		wire_put_name(w, cfg->soa.rname);
+		wire_put_u32(w, r->reg->serial);
+		wire_put_u32(w, cfg->soa.refresh);
+		wire_put_u32(w, cfg->soa.retry);
+		wire_put_u32(w, cfg->soa.expire);
+		wire_put_u32(w, cfg->soa.minimum);
+		wire_end_rr(w, rdlen);
+		if (!record_fits(w, m))
+			return -1;
+		(*records)++;
+		return 0;
+	}
+	case ITEM_NS: {
+		m = wire_mark(w);
+		size_t rdlen = wire_begin_rr(w, it->owner, TYPE_NS, it->ttl);
+		wire_put_name(w, cfg->ns.name);
+		wire_end_rr(w, rdlen);
+		if (!record_fits(w, m))
+			return -1;
+		(*records)++;
+		return 0;
+	}
+	case ITEM_NS_ADDRS:
+		for (int i = 0; i < cfg->ns.addr_count; i++) {
+			const struct ns_address *addr = &cfg->ns.addrs[i];
+			uint16_t type = addr->family == AF_INET ? TYPE_A : TYPE_AAAA;
+			if (it->type && it->type != type)
+				continue;
+			m = wire_mark(w);
+			size_t rdlen = wire_begin_rr(w, it->owner, type, it->ttl);
+			wire_put_bytes(w, addr->addr, type == TYPE_A ? 4 : 16);
+			wire_end_rr(w, rdlen);
+			if (!record_fits(w, m))
+				return -1;
+			(*records)++;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+/* The response's flags: QR; opcode, RD and CD copied from the query; AA and TC ours;
+ * RA whenever we recurse for clients (forwarders configured), on every response. */
+static uint16_t response_flags(const struct responder *r, const struct dns_query *q,
+			       const struct answer *a, int truncated)
+{
+	uint16_t flags = (uint16_t)(DNS_FLAG_QR | (q->flags & DNS_FLAGS_FROM_QUERY) |
+				    (a->rcode & DNS_RCODE_MASK));
+	if (a->authoritative)
+		flags |= DNS_FLAG_AA;
+	if (truncated)
+		flags |= DNS_FLAG_TC;
+	if (r->cfg->forward_count > 0)
+		flags |= DNS_FLAG_RA;
+	return flags;
+}
+
+size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct answer *a,
+			 uint8_t *out, size_t limit)
+{
+	struct wire_writer w;
+	uint16_t counts[SECTION_COUNT] = { 0, 0, 0 };
+	int truncated = a->truncated;
+
+	if (a->header_only) {
+		wire_put_header(out, q->id, response_flags(r, q, a, 0), 0, 0, 0, 0);
+		return DNS_HEADER_SIZE;
+	}
+	/* Room for OPT is kept back so that truncation never drops it. */
+	wire_init(&w, out, limit - (q->has_edns ? DNS_OPT_SIZE : 0));
+	w.len = DNS_HEADER_SIZE;
+	wire_put_bytes(&w, q->packet + DNS_HEADER_SIZE, q->question_end - DNS_HEADER_SIZE);
+	wire_learn_name(&w, DNS_HEADER_SIZE);
+
+	for (int s = 0; s < SECTION_COUNT && !truncated; s++) {
+		for (int i = 0; i < a->item_count[s]; i++) {
+			if (put_item(r, &w, &a->items[s][i], &counts[s]) < 0) {
+				/* Additional data is optional: dropping it is not truncation. */
+				truncated = s != SECTION_ADDITIONAL;
+				break;
+			}
+		}
+	}
+	w.limit = limit;
+	if (q->has_edns)
+		wire_put_opt(&w, (uint16_t)r->cfg->max_udp_payload, a->rcode, 0);
+	wire_put_header(out, q->id, response_flags(r, q, a, truncated), 1, counts[SECTION_ANSWER],
+			counts[SECTION_AUTHORITY],
+			(uint16_t)(counts[SECTION_ADDITIONAL] + (q->has_edns ? 1 : 0)));
+	return w.len;
+}

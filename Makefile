@@ -66,7 +66,7 @@ build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a
 UNITS = $(notdir $(UNIT_SRCS:.c=))
 TOOLS = $(notdir $(TOOL_SRCS:.c=))
 
-.PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all
+.PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all quick unit
 .SECONDARY:
 
 all: deps bin/svcdns bin/svcdnsctl lib/libsvcdns.a
@@ -108,6 +108,14 @@ fuzz: test-deps
 	@for f in $(FUZZERS); do tests/fuzz/run-fuzzer.sh build/fuzz/$$f long $(FUZZ_SECONDS) || exit 1; done
 
 check: test
+
+# The fast loop while working: the release flavour only (binaries, unit tests, tools), its
+# unit and integration tests once, without the 30-second soak and the fuzz targets.
+quick: test-deps
+	@$(MAKE) --no-print-directory release-all
+	@SVCDNS_QUICK=1 tests/run-tests.sh build/release
+
+unit: quick
 
 sanitize: test-deps
 	@$(MAKE) --no-print-directory asan-all

@@ -17,7 +17,7 @@ CYCLES_ALLOWED=""
 SERVER_H_OWNERS="server.c main.c reload.c"
 FLAVOUR_DIR=$(dirname "$SVCDNS_BIN")
 PKGS="ldns libevent yaml-0.1 libcrypto jansson"
-# shellcheck disable=SC2046
+# shellcheck disable=SC2207,SC2086
 MM=(cc -MM -Iinclude -Iserver -Iclient -D_GNU_SOURCE $(pkg-config --cflags $PKGS 2>/dev/null))
 
 # deps FILE: the headers FILE pulls in (one a line, as the compiler names them), from its

@@ -9,6 +9,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-format-truncation
 CPPFLAGS := -Iinclude -Iserver -Iclient -D_GNU_SOURCE
+DEPFLAGS := -MMD -MP
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 SERVER_SRCS := $(filter-out server/main.c,$(wildcard server/*.c))
@@ -16,11 +17,15 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 CLIENT_SRCS := $(filter-out client/svcdnsctl.c,$(wildcard client/*.c))
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
 
-# $(1) = build directory, $(2) = extra flags
+# `make` with no goal builds `all`, not the first pattern rule the flavours define.
+.DEFAULT_GOAL := all
+
+# $(1) = build directory, $(2) = extra flags. Header dependencies come from the compiler
+# (-MMD -MP writes obj/*.d next to each object; they are included below).
 define flavour
-$(1)/obj/%.o: %.c $(wildcard server/*.h client/*.h include/svcdns/*.h tests/unit/*.h)
+$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) $$(WARN) $$(PKG_CFLAGS) -c $$< -o $$@
+	$$(CC) $$(CPPFLAGS) $$(DEPFLAGS) $$(CFLAGS) $(2) $$(WARN) $$(PKG_CFLAGS) -c $$< -o $$@
 $(1)/libsvcdnsd.a: $(SERVER_SRCS:%.c=$(1)/obj/%.o)
 	@rm -f $$@; ar rcs $$@ $$^
 $(1)/svcdns: $(1)/obj/server/main.o $(1)/libsvcdnsd.a
@@ -47,18 +52,21 @@ FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS    := $(notdir $(FUZZ_SRCS:.c=))
 FUZZ_SECONDS ?= 60
 
-build/fuzz/obj/%.o: %.c $(wildcard server/*.h include/svcdns/*.h tests/fuzz/*.h)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -Wno-unknown-warning-option -Wno-gnu-variable-sized-type-not-at-end $(PKG_CFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS) $(DEPFLAGS) $(FUZZ_FLAGS) $(WARN) -Wno-unknown-warning-option -Wno-gnu-variable-sized-type-not-at-end $(PKG_CFLAGS) -c $< -o $@
 build/fuzz/libsvcdnsd.a: $(SERVER_SRCS:%.c=build/fuzz/obj/%.o)
 	@rm -f $@; ar rcs $@ $^
 build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lm
 
+# Header dependencies the compiler wrote (absent before the first build).
+-include $(shell find build -name '*.d' 2>/dev/null)
+
 UNITS = $(notdir $(UNIT_SRCS:.c=))
 TOOLS = $(notdir $(TOOL_SRCS:.c=))
 
-.PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all
+.PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all quick unit
 .SECONDARY:
 
 all: deps bin/svcdns bin/svcdnsctl lib/libsvcdns.a
@@ -100,6 +108,14 @@ fuzz: test-deps
 	@for f in $(FUZZERS); do tests/fuzz/run-fuzzer.sh build/fuzz/$$f long $(FUZZ_SECONDS) || exit 1; done
 
 check: test
+
+# The fast loop while working: the release flavour only (binaries, unit tests, tools), its
+# unit and integration tests once, without the 30-second soak and the fuzz targets.
+quick: test-deps
+	@$(MAKE) --no-print-directory release-all
+	@SVCDNS_QUICK=1 tests/run-tests.sh build/release
+
+unit: quick
 
 sanitize: test-deps
 	@$(MAKE) --no-print-directory asan-all

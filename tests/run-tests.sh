@@ -6,13 +6,16 @@ set -u
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] || set -- build/release
 only=${TESTS:-}   # TESTS=t_basic to run matching scripts only
+quick=${SVCDNS_QUICK:-}   # SVCDNS_QUICK=1 (make quick): skip scripts marked "# slow-test" and the fuzz targets
 
 passed=0 failed=0
 failures=()
 run_one() {  # flavour, label, command...
 	local flavour=$1 label=$2; shift 2
-	local out rc
+	local out rc t0 secs
+	t0=$(date +%s%N)
 	out=$("$@" 2>&1); rc=$?
+	secs=$(( ($(date +%s%N) - t0) / 100000000 )); secs="$((secs / 10)).$((secs % 10)) s"
 	local ok nok
 	ok=$(grep -cE '^ok ' <<<"$out")
 	nok=$(grep -cE '^not ok ' <<<"$out")
@@ -23,10 +26,10 @@ run_one() {  # flavour, label, command...
 	passed=$((passed + ok)); failed=$((failed + nok))
 	if [ "$nok" -gt 0 ]; then
 		failures+=("[$flavour] $label")
-		echo "--- [$flavour] $label: $ok passed, $nok failed"
+		echo "--- [$flavour] $label: $ok passed, $nok failed ($secs)"
 		grep -vE '^ok ' <<<"$out" | tail -n 40 | sed 's/^/    /'
 	else
-		echo "--- [$flavour] $label: $ok passed"
+		echo "--- [$flavour] $label: $ok passed ($secs)"
 	fi
 }
 
@@ -41,13 +44,17 @@ for flavour in "$@"; do
 	done
 	for script in tests/integration/t_*.sh; do
 		[ -n "$only" ] && [[ $(basename "$script") != *$only* ]] && continue
+		if [ -n "$quick" ] && grep -q '^# slow-test' "$script"; then
+			echo "--- [$(basename "$flavour")] $(basename "$script"): skipped (slow; SVCDNS_QUICK)"
+			continue
+		fi
 		run_one "$(basename "$flavour")" "$(basename "$script")" bash "$script"
 	done
 done
 
 # Every fuzz target, a fixed number of executions over its seed corpus.
 for fuzzer in build/fuzz/fuzz_*; do
-	[ -x "$fuzzer" ] || continue
+	[ -x "$fuzzer" ] && [ -z "$quick" ] || continue
 	[ -n "$only" ] && [[ $(basename "$fuzzer") != *$only* ]] && continue
 	run_one fuzz "$(basename "$fuzzer")" tests/fuzz/run-fuzzer.sh "$fuzzer" short "${FUZZ_RUNS:-3000}"
 done

@@ -3,6 +3,7 @@
 # answers never change, registration churn checked against a model, the registry equal
 # to the model at the end, RSS and file descriptors flat, a clean exit. Each of the
 # soak's checks becomes one TAP line; SOAK_SECONDS changes the length.
+# slow-test: skipped by `make quick` (SVCDNS_QUICK=1); `make test` runs it.
 . "$(dirname "$0")/../lib.sh"
 
 out=$("$ROOT_DIR/scripts/soak" --seconds "${SOAK_SECONDS:-30}" --bin "$SVCDNS_BIN" \

@@ -15,6 +15,7 @@ SERVER_SRCS := $(filter-out server/main.c,$(wildcard server/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 CLIENT_SRCS := $(filter-out client/svcdnsctl.c,$(wildcard client/*.c))
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
+DNSPROBE_SRCS := $(wildcard tests/tools/dnsprobe/*.c)
 
 # $(1) = build directory, $(2) = extra flags
 define flavour
@@ -33,6 +34,10 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libsvcdnsd.a $(1)/libsvcdns.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(PKG_LIBS) -lm
 $(1)/tools/%: $(1)/obj/tests/tools/%.o $(1)/libsvcdns.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(PKG_LIBS) -lm
+$(DNSPROBE_SRCS:%.c=$(1)/obj/%.o): tests/tools/dnsprobe/dnsprobe.h
+$(1)/tools/dnsprobe: $(DNSPROBE_SRCS:%.c=$(1)/obj/%.o) $(1)/libsvcdns.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(PKG_LIBS) -lm
 endef
@@ -56,7 +61,7 @@ build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lm
 
 UNITS = $(notdir $(UNIT_SRCS:.c=))
-TOOLS = $(notdir $(TOOL_SRCS:.c=))
+TOOLS = $(notdir $(TOOL_SRCS:.c=)) dnsprobe
 
 .PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all
 .SECONDARY:

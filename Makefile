@@ -16,6 +16,7 @@ SERVER_SRCS := $(filter-out server/main.c,$(wildcard server/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 CLIENT_SRCS := $(filter-out client/svcdnsctl.c,$(wildcard client/*.c))
 TOOL_SRCS   := $(wildcard tests/tools/*.c)
+DNSPROBE_SRCS := $(wildcard tests/tools/dnsprobe/*.c)
 
 # `make` with no goal builds `all`, not the first pattern rule the flavours define.
 .DEFAULT_GOAL := all
@@ -38,6 +39,10 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libsvcdnsd.a $(1)/libsvcdns.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(PKG_LIBS) -lm
 $(1)/tools/%: $(1)/obj/tests/tools/%.o $(1)/libsvcdns.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(PKG_LIBS) -lm
+$(DNSPROBE_SRCS:%.c=$(1)/obj/%.o): tests/tools/dnsprobe/dnsprobe.h
+$(1)/tools/dnsprobe: $(DNSPROBE_SRCS:%.c=$(1)/obj/%.o) $(1)/libsvcdns.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(PKG_LIBS) -lm
 endef
@@ -64,7 +69,7 @@ build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 UNITS = $(notdir $(UNIT_SRCS:.c=))
-TOOLS = $(notdir $(TOOL_SRCS:.c=))
+TOOLS = $(notdir $(TOOL_SRCS:.c=)) dnsprobe
 
 .PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all quick unit
 .SECONDARY:

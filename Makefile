@@ -41,7 +41,6 @@ $(1)/tests/%: $(1)/obj/tests/unit/%.o $(1)/libsvcdnsd.a $(1)/libsvcdns.a
 $(1)/tools/%: $(1)/obj/tests/tools/%.o $(1)/libsvcdns.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(PKG_LIBS) -lm
-$(DNSPROBE_SRCS:%.c=$(1)/obj/%.o): tests/tools/dnsprobe/dnsprobe.h
 $(1)/tools/dnsprobe: $(DNSPROBE_SRCS:%.c=$(1)/obj/%.o) $(1)/libsvcdns.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(PKG_LIBS) -lm

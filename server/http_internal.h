@@ -10,11 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct server;
+#include "http_api.h"
+
 struct watcher;
 
 struct http_api {
-	struct server *srv;
+	struct http_context ctx;         /* what it reads: registry, registrar, metrics, the loop */
 	struct evhttp *http;
 	struct watcher *watchers;        /* newest first; http_watch.c keeps the list */
 	size_t watcher_count;

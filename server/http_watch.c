@@ -18,7 +18,6 @@
 #include "http_api.h"
 #include "http_internal.h"
 #include "log.h"
-#include "server.h"
 
 #define WATCH_WRITE_TIMEOUT_S 60         /* a watcher that takes nothing for this long is dropped */
 #define WATCH_BACKLOG_MAX (16 * 1024 * 1024) /* unsent bytes at which a watcher is dropped */
@@ -213,7 +212,7 @@ void http_api_on_change(void *arg, enum reg_change change, const struct instance
 	json_t *doc = NULL;
 	if (!api->watchers)
 		return;  /* the usual case: nobody to tell, nothing to build */
-	doc = change_json(&api->srv->registrar, change, inst);
+	doc = change_json(api->ctx.registrar, change, inst);
 	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	if (!text) {
 		log_warn("http: out of memory: watchers miss a %s event", reg_change_name(change));

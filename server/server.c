@@ -197,7 +197,9 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		log_error("cannot install signal handlers");
 		return -1;
 	}
-	if (open_listeners(srv) < 0 || http_api_open(srv, &srv->http) < 0)
+	struct http_context http = { srv->base, cfg, &srv->registry, &srv->registrar,
+				     &srv->responder.metrics };
+	if (open_listeners(srv) < 0 || http_api_open(&http, &srv->http) < 0)
 		return -1;
 	if (srv->http)
 		registrar_set_listener(&srv->registrar, http_api_on_change, srv->http);

@@ -332,6 +332,7 @@ int http_api_open(const struct http_context *ctx, struct http_api **out)
 		goto out;
 	}
 	api->ctx = *ctx;
+	LIST_INIT(&api->watchers);
 	evhttp_set_timeout(api->http, HTTP_IDLE_TIMEOUT_S);
 	evhttp_set_max_headers_size(api->http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(api->http, HTTP_MAX_BODY);

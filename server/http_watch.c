@@ -24,7 +24,7 @@
 #define WATCH_WRITE_MAX (1024 * 1024)    /* per write: a watcher that reads keeps up with bursts */
 
 struct watcher {
-	struct watcher *prev, *next;     /* in http_api.watchers */
+	LIST_ENTRY(watcher) link;        /* in http_api.watchers */
 	struct http_api *api;
 	struct evhttp_request *req;      /* the unfinished streaming reply */
 	struct evhttp_connection *conn;
@@ -35,22 +35,14 @@ struct watcher {
 
 static void watcher_link(struct http_api *api, struct watcher *w)
 {
-	w->next = api->watchers;
-	if (w->next)
-		w->next->prev = w;
-	api->watchers = w;
+	LIST_INSERT_HEAD(&api->watchers, w, link);
 	api->watcher_count++;
 }
 
 static void watcher_unlink(struct watcher *w)
 {
 	struct http_api *api = w->api;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		api->watchers = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	LIST_REMOVE(w, link);
 	api->watcher_count--;
 }
 
@@ -210,7 +202,7 @@ void http_api_on_change(void *arg, enum reg_change change, const struct instance
 	struct http_api *api = arg;
 	char *text = NULL;
 	json_t *doc = NULL;
-	if (!api->watchers)
+	if (LIST_EMPTY(&api->watchers))
 		return;  /* the usual case: nobody to tell, nothing to build */
 	doc = change_json(api->ctx.registrar, change, inst);
 	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
@@ -220,8 +212,8 @@ void http_api_on_change(void *arg, enum reg_change change, const struct instance
 	}
 	size_t len = strlen(text);
 	struct watcher *next;
-	for (struct watcher *w = api->watchers; w; w = next) {
-		next = w->next;  /* dropping w frees it */
+	for (struct watcher *w = LIST_FIRST(&api->watchers); w; w = next) {
+		next = LIST_NEXT(w, link);  /* dropping w frees it */
 		if (change == REG_RENEWED && !w->renewals)
 			continue;
 		watcher_send(w, change, text, len);

@@ -124,8 +124,8 @@ static void commit_now(evutil_socket_t fd, short what, void *arg)
 
 /* ---- UDP --------------------------------------------------------------------------- */
 
-static void execute_lines(struct registrar *registrar, const char *data, size_t len, const struct sockaddr *peer,
-			  enum reg_transport transport, struct evbuffer *out)
+static void execute_lines(struct registrar *registrar, const char *data, size_t len,
+			  const struct sockaddr *peer, enum reg_transport transport, struct evbuffer *out)
 {
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);

@@ -21,7 +21,6 @@
 #include "http_internal.h"
 #include "log.h"
 #include "netio.h"
-#include "server.h"
 
 #define HTTP_IDLE_TIMEOUT_S 30           /* slow requests and idle keep-alive connections */
 #define HTTP_MAX_HEADERS (16 * 1024)
@@ -191,18 +190,18 @@ static void collect_service(struct hnode *node, void *arg)
 static void serve_services(struct http_api *api, struct evhttp_request *req, const char *rest)
 {
 	(void)rest;
-	struct server *srv = api->srv;
+	const struct http_context *ctx = &api->ctx;
 	struct service_list list = { NULL, 0 };
 	struct evbuffer *body = evbuffer_new();
 	int ok = 0;
-	registrar_tick(&srv->registrar);  /* lease times left as of now, not the last batch */
-	list.items = malloc((srv->registry.services.count + 1) * sizeof *list.items);
+	registrar_tick(ctx->registrar);  /* lease times left as of now, not the last batch */
+	list.items = malloc((ctx->registry->services.count + 1) * sizeof *list.items);
 	if (!body || !list.items || evbuffer_add(body, "{\"services\":[", 13) < 0)
 		goto out;
-	htable_foreach(&srv->registry.services, collect_service, &list);
+	htable_foreach(&ctx->registry->services, collect_service, &list);
 	qsort(list.items, list.count, sizeof *list.items, service_cmp);
 	for (size_t i = 0; i < list.count; i++) {
-		json_t *doc = service_json(&srv->registrar, list.items[i]);
+		json_t *doc = service_json(ctx->registrar, list.items[i]);
 		int failed = !doc || (i > 0 && evbuffer_add(body, ",", 1) < 0) ||
 			     json_dump_callback(doc, add_to_evbuffer, body, JSON_COMPACT) < 0;
 		json_decref(doc);
@@ -220,16 +219,16 @@ out:
 /* GET /v1/services/NAME: one service, names compared case-insensitively as in DNS. */
 static void serve_service(struct http_api *api, struct evhttp_request *req, const char *name)
 {
-	struct server *srv = api->srv;
-	const struct service *svc = registry_find_service_name(&srv->registry, name);
+	const struct http_context *ctx = &api->ctx;
+	const struct service *svc = registry_find_service_name(ctx->registry, name);
 	if (!svc) {
 		char message[DNAME_MAX_LABEL + 64];
 		snprintf(message, sizeof message, "no service named '%.*s'", DNAME_MAX_LABEL, name);
 		http_send_error(req, HTTP_NOTFOUND, message);
 		return;
 	}
-	registrar_tick(&srv->registrar);
-	send_json(req, HTTP_OK, service_json(&srv->registrar, svc));
+	registrar_tick(ctx->registrar);
+	send_json(req, HTTP_OK, service_json(ctx->registrar, svc));
 }
 
 /* ---- routing -------------------------------------------------------------------- */
@@ -301,7 +300,7 @@ static int listen_on(struct http_api *api, const struct listen_addr *addr)
 	int fd = listen_socket_open(addr, SOCK_STREAM, "http");
 	if (fd < 0)
 		return -1;
-	struct evconnlistener *listener = evconnlistener_new(api->srv->base, NULL, NULL,
+	struct evconnlistener *listener = evconnlistener_new(api->ctx.base, NULL, NULL,
 		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
 	if (!listener) {
 		log_error("http: cannot listen on tcp %s: %s", addr->text, strerror(errno));
@@ -317,9 +316,9 @@ static int listen_on(struct http_api *api, const struct listen_addr *addr)
 	return 0;
 }
 
-int http_api_open(struct server *srv, struct http_api **out)
+int http_api_open(const struct http_context *ctx, struct http_api **out)
 {
-	const struct config *cfg = srv->cfg;
+	const struct config *cfg = ctx->cfg;
 	struct http_api *api = NULL;
 	int rc = -1;
 	*out = NULL;
@@ -328,11 +327,12 @@ int http_api_open(struct server *srv, struct http_api **out)
 		return 0;
 	}
 	api = calloc(1, sizeof *api);
-	if (!api || !(api->line = evbuffer_new()) || !(api->http = evhttp_new(srv->base))) {
+	if (!api || !(api->line = evbuffer_new()) || !(api->http = evhttp_new(ctx->base))) {
 		log_error("http: out of memory");
 		goto out;
 	}
-	api->srv = srv;
+	api->ctx = *ctx;
+	LIST_INIT(&api->watchers);
 	evhttp_set_timeout(api->http, HTTP_IDLE_TIMEOUT_S);
 	evhttp_set_max_headers_size(api->http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(api->http, HTTP_MAX_BODY);

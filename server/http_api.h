@@ -11,14 +11,27 @@
 #ifndef SVCDNS_HTTP_API_H
 #define SVCDNS_HTTP_API_H
 
-#include "registrar.h"
+#include <event2/event.h>
 
-struct server;
+#include "config.h"
+#include "metrics.h"
+#include "registrar.h"
+#include "registry.h"
+
 struct http_api;
 
-/* Listens on every srv->cfg->http address. With none (--http off) *out is NULL and
+/* What the HTTP API reads, filled in by server.c; everything it points to outlives the API. */
+struct http_context {
+	struct event_base *base;
+	const struct config *cfg;            /* the http addresses */
+	struct registry *registry;           /* /v1/services, the instance gauges */
+	struct registrar *registrar;         /* lease times, registration metrics */
+	const struct dns_metrics *dns_metrics; /* the responder's counters, for /metrics */
+};
+
+/* Listens on every ctx->cfg->http address. With none (--http off) *out is NULL and
  * nothing listens. Returns 0, or -1 after logging which address failed and what to do. */
-int http_api_open(struct server *srv, struct http_api **out);
+int http_api_open(const struct http_context *ctx, struct http_api **out);
 /* Ends every watch stream, closes the listeners and frees everything (NULL is fine). */
 void http_api_free(struct http_api *api);
 /* The registrar's change listener (arg: the struct http_api): sends the change as one

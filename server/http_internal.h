@@ -9,14 +9,16 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
-struct server;
+#include "http_api.h"
+
 struct watcher;
 
 struct http_api {
-	struct server *srv;
+	struct http_context ctx;         /* what it reads: registry, registrar, metrics, the loop */
 	struct evhttp *http;
-	struct watcher *watchers;        /* newest first; http_watch.c keeps the list */
+	LIST_HEAD(, watcher) watchers;   /* newest first; http_watch.c keeps the list */
 	size_t watcher_count;
 	struct evbuffer *line;           /* scratch: one event line on its way to a watcher */
 };

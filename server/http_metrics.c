@@ -8,7 +8,6 @@
 #include <stdint.h>
 
 #include "http_internal.h"
-#include "server.h"
 
 /* Text being built; the first failed write marks it failed and the rest are skipped. */
 struct text {
@@ -106,9 +105,9 @@ static void forward_metrics_text(struct text *t, const struct dns_metrics *m)
 		     "Forwarded queries answered SERVFAIL because no upstream answered.", m->forward_servfail);
 }
 
-static void registry_metrics_text(struct text *t, const struct server *srv)
+static void registry_metrics_text(struct text *t, const struct http_context *ctx)
 {
-	const struct registration_metrics *m = &srv->registrar.metrics;
+	const struct registration_metrics *m = &ctx->registrar->metrics;
 	metric_family(t, "svcdns_registrations_total", "counter",
 		      "Registration protocol replies, by result (ok or the ERR code).");
 	text_printf(t, "svcdns_registrations_total{result=\"ok\"} %llu\n", (unsigned long long)m->requests_ok);
@@ -119,11 +118,11 @@ static void registry_metrics_text(struct text *t, const struct server *srv)
 		    (unsigned long long)m->requests_err_other);
 	/* Leases that ended since the last sweep (at most 100 ms ago) still count here. */
 	metric_value(t, "svcdns_instances", "gauge", "Instances in the registry, static ones included.",
-		     srv->registry.instance_count);
+		     ctx->registry->instance_count);
 	metric_value(t, "svcdns_services", "gauge", "Services with at least one instance.",
-		     srv->registry.services.count);
+		     ctx->registry->services.count);
 	metric_value(t, "svcdns_leases_expired_total", "counter", "Leases that ended without a renewal.",
-		     srv->registrar.expired_total);
+		     ctx->registrar->expired_total);
 }
 
 /* GET /metrics: the families in a fixed order, DNS first. */
@@ -132,11 +131,11 @@ void http_metrics_serve(struct http_api *api, struct evhttp_request *req, const 
 	(void)rest;
 	struct text t = { evbuffer_new(), 0 };
 	if (t.buf) {
-		const struct dns_metrics *dns = &api->srv->responder.metrics;
+		const struct dns_metrics *dns = api->ctx.dns_metrics;
 		dns_counts_text(&t, dns);
 		answer_duration_text(&t, dns);
 		forward_metrics_text(&t, dns);
-		registry_metrics_text(&t, api->srv);
+		registry_metrics_text(&t, &api->ctx);
 		metric_value(&t, "svcdns_http_watchers", "gauge", "Clients streaming /v1/watch.",
 			     api->watcher_count);
 	}

@@ -18,14 +18,13 @@
 #include "http_api.h"
 #include "http_internal.h"
 #include "log.h"
-#include "server.h"
 
 #define WATCH_WRITE_TIMEOUT_S 60         /* a watcher that takes nothing for this long is dropped */
 #define WATCH_BACKLOG_MAX (16 * 1024 * 1024) /* unsent bytes at which a watcher is dropped */
 #define WATCH_WRITE_MAX (1024 * 1024)    /* per write: a watcher that reads keeps up with bursts */
 
 struct watcher {
-	struct watcher *prev, *next;     /* in http_api.watchers */
+	LIST_ENTRY(watcher) link;        /* in http_api.watchers */
 	struct http_api *api;
 	struct evhttp_request *req;      /* the unfinished streaming reply */
 	struct evhttp_connection *conn;
@@ -36,22 +35,14 @@ struct watcher {
 
 static void watcher_link(struct http_api *api, struct watcher *w)
 {
-	w->next = api->watchers;
-	if (w->next)
-		w->next->prev = w;
-	api->watchers = w;
+	LIST_INSERT_HEAD(&api->watchers, w, link);
 	api->watcher_count++;
 }
 
 static void watcher_unlink(struct watcher *w)
 {
 	struct http_api *api = w->api;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		api->watchers = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	LIST_REMOVE(w, link);
 	api->watcher_count--;
 }
 
@@ -211,9 +202,9 @@ void http_api_on_change(void *arg, enum reg_change change, const struct instance
 	struct http_api *api = arg;
 	char *text = NULL;
 	json_t *doc = NULL;
-	if (!api->watchers)
+	if (LIST_EMPTY(&api->watchers))
 		return;  /* the usual case: nobody to tell, nothing to build */
-	doc = change_json(&api->srv->registrar, change, inst);
+	doc = change_json(api->ctx.registrar, change, inst);
 	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	if (!text) {
 		log_warn("http: out of memory: watchers miss a %s event", reg_change_name(change));
@@ -221,8 +212,8 @@ void http_api_on_change(void *arg, enum reg_change change, const struct instance
 	}
 	size_t len = strlen(text);
 	struct watcher *next;
-	for (struct watcher *w = api->watchers; w; w = next) {
-		next = w->next;  /* dropping w frees it */
+	for (struct watcher *w = LIST_FIRST(&api->watchers); w; w = next) {
+		next = LIST_NEXT(w, link);  /* dropping w frees it */
 		if (change == REG_RENEWED && !w->renewals)
 			continue;
 		watcher_send(w, change, text, len);

@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "listen_reg.h"
 #include "log.h"
-#include "reg_proto.h"
-#include "clock.h"
 #include "netio.h"
-#include "server.h"
+#include "reg_proto.h"
 
 #define REG_TCP_IDLE_S 300        /* registration clients keep connections for renewals */
 #define REG_OUTPUT_HIGH (1 << 20) /* stop reading a client that does not read its replies */
@@ -36,7 +36,7 @@ struct udp_reply {
 };
 
 struct reg_udp_listener {
-	struct server *srv;
+	struct reg_front *front;
 	int fd;
 	struct event *ev;
 	struct evbuffer *reply;              /* the replies of the datagram being executed */
@@ -53,15 +53,15 @@ struct reg_udp_listener {
 };
 
 struct reg_tcp_listener {
-	struct server *srv;
+	struct reg_front *front;
 	struct evconnlistener *listener;
 };
 
 struct reg_conn {
-	struct reg_conn *prev, *next;   /* in srv->reg_conns */
-	struct reg_conn *next_held;     /* in srv->held_conns while replies wait for commit */
-	int is_held;
-	struct server *srv;
+	LIST_ENTRY(reg_conn) link;      /* in front->conns */
+	LIST_ENTRY(reg_conn) held_link; /* in front->held while is_held */
+	int is_held;                    /* replies wait for the commit */
+	struct reg_front *front;
 	struct bufferevent *bev;
 	struct evbuffer *held;          /* replies waiting for the commit */
 	struct sockaddr_storage peer;
@@ -69,14 +69,28 @@ struct reg_conn {
 	int peer_done;                  /* the client closed its sending side */
 };
 
+struct reg_front {
+	struct event_base *base;
+	struct registrar *registrar;
+	const struct config *cfg;       /* owned by main; a reload replaces its contents */
+	struct reg_udp_listener *udp[CONFIG_MAX_LISTEN];
+	int udp_count;
+	struct reg_tcp_listener *tcp[CONFIG_MAX_LISTEN];
+	int tcp_count;
+	LIST_HEAD(, reg_conn) conns;    /* open registration connections */
+	LIST_HEAD(, reg_conn) held;     /* connections whose replies wait for the commit */
+	struct event *commit_event;     /* the group commit, run once per loop turn */
+	int commit_pending;             /* commit_event is active */
+};
+
 /* ---- group commit ---------------------------------------------------------------- */
 
-static void request_commit(struct server *srv)
+static void request_commit(struct reg_front *f)
 {
 	/* Activated now, it runs after every callback already due in this loop turn. */
-	if (!srv->commit_pending) {
-		srv->commit_pending = 1;
-		event_active(srv->commit_event, EV_TIMEOUT, 1);
+	if (!f->commit_pending) {
+		f->commit_pending = 1;
+		event_active(f->commit_event, EV_TIMEOUT, 1);
 	}
 }
 
@@ -84,17 +98,18 @@ static void conn_free(struct reg_conn *c);
 static void conn_finish(struct reg_conn *c);
 static void udp_release_replies(struct reg_udp_listener *l, int deliver);
 
-void reg_commit_now(evutil_socket_t fd, short what, void *arg)
+/* The group commit: fsync once, then release every held reply (an event callback). */
+static void commit_now(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what;
-	struct server *srv = arg;
-	srv->commit_pending = 0;
-	int durable = registrar_commit(&srv->registrar) == 0;
-	for (int i = 0; i < srv->reg_udp_count; i++)
-		udp_release_replies(srv->reg_udp[i], durable);
-	while (srv->held_conns) {
-		struct reg_conn *c = srv->held_conns;
-		srv->held_conns = c->next_held;
+	struct reg_front *f = arg;
+	f->commit_pending = 0;
+	int durable = registrar_commit(f->registrar) == 0;
+	for (int i = 0; i < f->udp_count; i++)
+		udp_release_replies(f->udp[i], durable);
+	while (!LIST_EMPTY(&f->held)) {
+		struct reg_conn *c = LIST_FIRST(&f->held);
+		LIST_REMOVE(c, held_link);
 		c->is_held = 0;
 		if (!durable) {
 			/* No OK may leave for a change that is not on disk: the client retries. */
@@ -109,8 +124,8 @@ void reg_commit_now(evutil_socket_t fd, short what, void *arg)
 
 /* ---- UDP --------------------------------------------------------------------------- */
 
-static void execute_lines(struct server *srv, const char *data, size_t len, const struct sockaddr *peer,
-			  enum reg_transport transport, struct evbuffer *out)
+static void execute_lines(struct registrar *registrar, const char *data, size_t len,
+			  const struct sockaddr *peer, enum reg_transport transport, struct evbuffer *out)
 {
 	while (len > 0) {
 		const char *nl = memchr(data, '\n', len);
@@ -118,7 +133,7 @@ static void execute_lines(struct server *srv, const char *data, size_t len, cons
 		size_t consumed = nl ? line_len + 1 : len;
 		if (line_len > 0 && data[line_len - 1] == '\r')
 			line_len--;
-		reg_proto_execute(&srv->registrar, data, line_len, peer, transport, out);
+		reg_proto_execute(registrar, data, line_len, peer, transport, out);
 		data += consumed;
 		len -= consumed;
 	}
@@ -184,7 +199,7 @@ static void queue_reply(struct reg_udp_listener *l, const struct sockaddr_storag
 static void execute_batch(struct reg_udp_listener *l, int n)
 {
 	for (int i = 0; i < n; i++) {
-		execute_lines(l->srv, l->slots[i], l->in[i].msg_len, (struct sockaddr *)&l->peers[i], REG_UDP,
+		execute_lines(l->front->registrar, l->slots[i], l->in[i].msg_len, (struct sockaddr *)&l->peers[i], REG_UDP,
 			      l->reply);
 		if (evbuffer_get_length(l->reply))
 			queue_reply(l, &l->peers[i], l->in[i].msg_hdr.msg_namelen);
@@ -195,8 +210,8 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	struct reg_udp_listener *l = arg;
-	struct server *srv = l->srv;
-	registrar_tick(&srv->registrar);
+	struct reg_front *f = l->front;
+	registrar_tick(f->registrar);
 	/* One batch per loop turn: with a state file its replies wait for the commit at the
 	 * end of the turn, and further datagrams wait in the socket until then. */
 	unsigned want = REG_UDP_BATCH - l->queued;
@@ -213,13 +228,15 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 	execute_batch(l, n);
 	if (l->queued == 0)
 		return;
-	if (srv->registrar.state)
-		request_commit(srv);
+	if (f->registrar->state)
+		request_commit(f);
 	else
 		udp_release_replies(l, 1);
 }
 
-struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct listen_addr *addr)
+static void reg_udp_free(struct reg_udp_listener *l);
+
+static struct reg_udp_listener *reg_udp_open(struct reg_front *f, const struct listen_addr *addr)
 {
 	int fd = listen_socket_open(addr, SOCK_DGRAM, "register");
 	if (fd < 0)
@@ -227,7 +244,7 @@ struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct 
 	struct reg_udp_listener *l = calloc(1, sizeof *l);
 	if (!l)
 		goto fail;
-	l->srv = srv;
+	l->front = f;
 	l->fd = fd;
 	l->slots = mmap(NULL, REG_UDP_BATCH * sizeof *l->slots, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -242,7 +259,7 @@ struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct 
 	l->text_size = REG_UDP_TEXT_SIZE;
 	l->text = malloc(l->text_size);
 	l->reply = evbuffer_new();
-	l->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, udp_readable, l);
+	l->ev = event_new(f->base, fd, EV_READ | EV_PERSIST, udp_readable, l);
 	if (!l->text || !l->reply || !l->ev || event_add(l->ev, NULL) < 0)
 		goto fail;
 	log_info("register: listening on udp %s", addr->text);
@@ -250,13 +267,13 @@ struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct 
 fail:
 	log_error("register: udp %s: out of memory", addr->text);
 	if (l)
-		reg_udp_listener_free(l);  /* closes fd */
+		reg_udp_free(l);  /* closes fd */
 	else
 		close(fd);
 	return NULL;
 }
 
-void reg_udp_listener_free(struct reg_udp_listener *l)
+static void reg_udp_free(struct reg_udp_listener *l)
 {
 	if (!l)
 		return;
@@ -275,42 +292,25 @@ void reg_udp_listener_free(struct reg_udp_listener *l)
 
 static void conn_free(struct reg_conn *c)
 {
-	struct server *srv = c->srv;
-	if (c->is_held) {
-		struct reg_conn **link = &srv->held_conns;
-		while (*link != c)
-			link = &(*link)->next_held;
-		*link = c->next_held;
-	}
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->reg_conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	if (c->is_held)
+		LIST_REMOVE(c, held_link);
+	LIST_REMOVE(c, link);
 	bufferevent_free(c->bev);
 	evbuffer_free(c->held);
 	free(c);
-}
-
-void reg_close_all(struct server *srv)
-{
-	while (srv->reg_conns)
-		conn_free(srv->reg_conns);
 }
 
 /* Without a state file replies go straight out; with one they wait for the commit
  * (all of them, so that their order never changes). */
 static struct evbuffer *conn_reply_target(struct reg_conn *c)
 {
-	struct server *srv = c->srv;
-	if (!srv->registrar.state)
+	struct reg_front *f = c->front;
+	if (!f->registrar->state)
 		return bufferevent_get_output(c->bev);
 	if (!c->is_held) {
 		c->is_held = 1;
-		c->next_held = srv->held_conns;
-		srv->held_conns = c;
-		request_commit(srv);
+		LIST_INSERT_HEAD(&f->held, c, held_link);
+		request_commit(f);
 	}
 	return c->held;
 }
@@ -335,14 +335,14 @@ static void conn_finish(struct reg_conn *c)
 static void conn_readable(struct bufferevent *bev, void *arg)
 {
 	struct reg_conn *c = arg;
-	struct server *srv = c->srv;
+	struct reg_front *f = c->front;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t max = srv->cfg->max_line_length;
+	size_t max = f->cfg->max_line_length;
 	if (c->closing) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
-	registrar_tick(&srv->registrar);
+	registrar_tick(f->registrar);
 	while (evbuffer_get_length(bufferevent_get_output(bev)) < REG_OUTPUT_HIGH) {
 		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
 		if (eol.pos < 0) {
@@ -357,7 +357,7 @@ static void conn_readable(struct bufferevent *bev, void *arg)
 		size_t len = (size_t)eol.pos;
 		const char *line = (const char *)evbuffer_pullup(in, (ev_ssize_t)(len + 1));
 		size_t line_len = len > 0 && line[len - 1] == '\r' ? len - 1 : len;
-		reg_proto_execute(&srv->registrar, line, line_len, (struct sockaddr *)&c->peer, REG_TCP,
+		reg_proto_execute(f->registrar, line, line_len, (struct sockaddr *)&c->peer, REG_TCP,
 				  conn_reply_target(c));
 		evbuffer_drain(in, len + 1);
 	}
@@ -394,50 +394,97 @@ static void accept_conn(struct evconnlistener *lev, evutil_socket_t fd, struct s
 {
 	(void)lev;
 	struct reg_tcp_listener *l = arg;
-	struct server *srv = l->srv;
+	struct reg_front *f = l->front;
 	struct reg_conn *c = calloc(1, sizeof *c);
 	if (!c || !(c->held = evbuffer_new()) ||
-	    !(c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+	    !(c->bev = bufferevent_socket_new(f->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
 		if (c)
 			evbuffer_free(c->held);
 		free(c);
 		close(fd);
 		return;
 	}
-	c->srv = srv;
+	c->front = f;
 	memcpy(&c->peer, sa, (size_t)salen < sizeof c->peer ? (size_t)salen : sizeof c->peer);
-	c->next = srv->reg_conns;
-	if (c->next)
-		c->next->prev = c;
-	srv->reg_conns = c;
+	LIST_INSERT_HEAD(&f->conns, c, link);
 	struct timeval idle = { REG_TCP_IDLE_S, 0 };
 	bufferevent_setcb(c->bev, conn_readable, conn_writable, conn_event, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-struct reg_tcp_listener *reg_tcp_listener_open(struct server *srv, const struct listen_addr *addr)
+static struct reg_tcp_listener *reg_tcp_open(struct reg_front *f, const struct listen_addr *addr)
 {
 	int fd = listen_socket_open(addr, SOCK_STREAM, "register");
 	if (fd < 0)
 		return NULL;
 	struct reg_tcp_listener *l = calloc(1, sizeof *l);
-	if (!l || !(l->listener = evconnlistener_new(srv->base, accept_conn, l,
+	if (!l || !(l->listener = evconnlistener_new(f->base, accept_conn, l,
 						     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 1024, fd))) {
 		log_error("register: tcp %s: cannot listen: %s", addr->text, strerror(errno));
 		free(l);
 		close(fd);
 		return NULL;
 	}
-	l->srv = srv;
+	l->front = f;
 	log_info("register: listening on tcp %s", addr->text);
 	return l;
 }
 
-void reg_tcp_listener_free(struct reg_tcp_listener *l)
+static void reg_tcp_free(struct reg_tcp_listener *l)
 {
 	if (!l)
 		return;
 	evconnlistener_free(l->listener);
 	free(l);
+}
+
+/* ---- the front ----------------------------------------------------------------------- */
+
+struct reg_front *reg_front_new(struct event_base *base, struct registrar *registrar,
+				const struct config *cfg)
+{
+	struct reg_front *f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	f->base = base;
+	f->registrar = registrar;
+	f->cfg = cfg;
+	LIST_INIT(&f->conns);
+	LIST_INIT(&f->held);
+	f->commit_event = event_new(base, -1, 0, commit_now, f);
+	if (!f->commit_event) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+int reg_front_listen(struct reg_front *f, const struct listen_addr *addr)
+{
+	struct reg_udp_listener *u = reg_udp_open(f, addr);
+	if (!u)
+		return REG_FRONT_NO_UDP;
+	f->udp[f->udp_count++] = u;
+	struct reg_tcp_listener *t = reg_tcp_open(f, addr);
+	if (!t)
+		return -1;
+	f->tcp[f->tcp_count++] = t;
+	return 0;
+}
+
+void reg_front_free(struct reg_front *f)
+{
+	if (!f)
+		return;
+	if (f->commit_pending)
+		commit_now(-1, 0, f);  /* flush what the last turn acknowledged */
+	while (!LIST_EMPTY(&f->conns))
+		conn_free(LIST_FIRST(&f->conns));
+	for (int i = 0; i < f->udp_count; i++)
+		reg_udp_free(f->udp[i]);
+	for (int i = 0; i < f->tcp_count; i++)
+		reg_tcp_free(f->tcp[i]);
+	event_free(f->commit_event);
+	free(f);
 }

@@ -18,9 +18,12 @@ struct request {
 	char *text;                   /* the registrar's line_copy: CONFIG_LINE_LENGTH_MAX + 1 bytes */
 };
 
-static void reply_error(struct evbuffer *out, int code, const char *reason)
+/* Writes an ERR line and returns its code, so that a refusal reads
+ * "return reply_error(out, 400, ...);". */
+static int reply_error(struct evbuffer *out, int code, const char *reason)
 {
 	evbuffer_add_printf(out, "ERR %d %s\n", code, reason);
+	return code;
 }
 
 /* Splits on single spaces; an empty field (two spaces, leading/trailing space) is an error. */
@@ -83,7 +86,8 @@ static int parse_u16(const char *text, uint16_t *out)
 	return 0;
 }
 
-/* Parses the key=value options of REGISTER and RENEW; ttl is the only one RENEW takes. */
+/* Parses the key=value options of REGISTER and RENEW; ttl is the only one RENEW takes.
+ * Returns 0, or the ERR code it replied with. */
 static int parse_options(char **fields, int count, struct instance_spec *spec, unsigned *ttl,
 			 struct evbuffer *out)
 {
@@ -138,97 +142,88 @@ static int parse_options(char **fields, int count, struct instance_spec *spec, u
 	}
 	return 0;
 bad:
-	reply_error(out, 400, reason);
-	return -1;
+	return reply_error(out, 400, reason);
 }
 
-static void reply_result(struct evbuffer *out, const struct reg_result *res, int with_ttl)
+/* Writes a registrar result and returns its code (0 for OK). */
+static int reply_result(struct evbuffer *out, const struct reg_result *res, int with_ttl)
 {
 	if (res->code)
-		reply_error(out, res->code, res->reason);
-	else if (with_ttl)
+		return reply_error(out, res->code, res->reason);
+	if (with_ttl)
 		evbuffer_add_printf(out, "OK ttl=%u\n", res->granted_ttl);
 	else
 		evbuffer_add(out, "OK\n", 3);
-}
-
-/* Reads SERVICE INSTANCE from fields[1], fields[2]. */
-static int parse_names(struct request *req, char service[DNAME_MAX_LABEL + 1],
-		       char instance[DNAME_MAX_LABEL + 1], struct evbuffer *out)
-{
-	if (req->count < 3) {
-		reply_error(out, 400, req->count < 2 ? "missing field: service" : "missing field: instance");
-		return -1;
-	}
-	if (parse_label(req->fields[1], service) < 0) {
-		reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
-		return -1;
-	}
-	if (parse_label(req->fields[2], instance) < 0) {
-		reply_error(out, 400, "instance: not a valid name (letters, digits, inner hyphens; 1-63)");
-		return -1;
-	}
 	return 0;
 }
 
-static void do_register(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
+/* Reads SERVICE INSTANCE from fields[1], fields[2]; returns 0 or the ERR code. */
+static int parse_names(struct request *req, char service[DNAME_MAX_LABEL + 1],
+		       char instance[DNAME_MAX_LABEL + 1], struct evbuffer *out)
+{
+	if (req->count < 3)
+		return reply_error(out, 400, req->count < 2 ? "missing field: service" : "missing field: instance");
+	if (parse_label(req->fields[1], service) < 0)
+		return reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
+	if (parse_label(req->fields[2], instance) < 0)
+		return reply_error(out, 400, "instance: not a valid name (letters, digits, inner hyphens; 1-63)");
+	return 0;
+}
+
+/* Each do_VERB writes its reply and returns its code: 0 for OK, else the ERR code. */
+static int do_register(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
 {
 	struct instance_spec spec;
+	int code;
 	memset(&spec, 0, offsetof(struct instance_spec, txt));
 	spec.txt_len = 0;
 	spec.expires_ms = 0;
 	spec.is_static = false;
 	spec.owner_key = 0;
-	if (parse_names(req, spec.service, spec.instance, out) < 0)
-		return;
-	if (req->count < 5) {
-		reply_error(out, 400, req->count < 4 ? "missing field: address" : "missing field: port");
-		return;
-	}
+	if ((code = parse_names(req, spec.service, spec.instance, out)) != 0)
+		return code;
+	if (req->count < 5)
+		return reply_error(out, 400, req->count < 4 ? "missing field: address" : "missing field: port");
 	if (inet_pton(AF_INET, req->fields[3], spec.addr) == 1)
 		spec.family = AF_INET;
 	else if (inet_pton(AF_INET6, req->fields[3], spec.addr) == 1)
 		spec.family = AF_INET6;
-	else {
-		reply_error(out, 400, "address: not an IPv4 or IPv6 address");
-		return;
-	}
-	if (parse_u16(req->fields[4], &spec.port) < 0) {
-		reply_error(out, 400, "port: not a number 0-65535");
-		return;
-	}
+	else
+		return reply_error(out, 400, "address: not an IPv4 or IPv6 address");
+	if (parse_u16(req->fields[4], &spec.port) < 0)
+		return reply_error(out, 400, "port: not a number 0-65535");
 	unsigned ttl = 0;
-	if (parse_options(req->fields + 5, req->count - 5, &spec, &ttl, out) < 0)
-		return;
+	if ((code = parse_options(req->fields + 5, req->count - 5, &spec, &ttl, out)) != 0)
+		return code;
 	struct reg_result res;
 	registrar_register(r, &spec, ttl, key_index, &res);
-	reply_result(out, &res, 1);
+	return reply_result(out, &res, 1);
 }
 
-static void do_renew(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
+static int do_renew(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
 {
 	char service[DNAME_MAX_LABEL + 1], instance[DNAME_MAX_LABEL + 1];
 	unsigned ttl = 0;
-	if (parse_names(req, service, instance, out) < 0 ||
-	    parse_options(req->fields + 3, req->count - 3, NULL, &ttl, out) < 0)
-		return;
+	int code;
+	if ((code = parse_names(req, service, instance, out)) != 0 ||
+	    (code = parse_options(req->fields + 3, req->count - 3, NULL, &ttl, out)) != 0)
+		return code;
 	struct reg_result res;
 	registrar_renew(r, service, instance, ttl, key_index, &res);
-	reply_result(out, &res, 1);
+	return reply_result(out, &res, 1);
 }
 
-static void do_deregister(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
+static int do_deregister(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
 {
 	char service[DNAME_MAX_LABEL + 1], instance[DNAME_MAX_LABEL + 1];
-	if (parse_names(req, service, instance, out) < 0)
-		return;
-	if (req->count > 3) {
-		reply_error(out, 400, "DEREGISTER takes no options");
-		return;
-	}
+	int code;
+	if ((code = parse_names(req, service, instance, out)) != 0)
+		return code;
+	if (req->count > 3)
+		return reply_error(out, 400, "DEREGISTER takes no options");
 	struct reg_result res;
 	registrar_deregister(r, service, instance, key_index, &res);
-	reply_result(out, &res, 0);
+	return reply_result(out, &res, 0);
 }
 
 /* One LIST line, in the REGISTER syntax a client could replay. */
@@ -278,20 +273,16 @@ static void list_each_service(struct hnode *node, void *arg)
 }
 
 /* out is reg_proto_execute's scratch: it holds this request's reply only. */
-static void do_list(struct registrar *r, struct request *req, enum reg_transport transport,
-		    struct evbuffer *out)
+static int do_list(struct registrar *r, struct request *req, enum reg_transport transport,
+		   struct evbuffer *out)
 {
 	struct list_walk walk = { r, out, 0 };
-	if (req->count > 2) {
-		reply_error(out, 400, "LIST takes at most one service");
-		return;
-	}
+	if (req->count > 2)
+		return reply_error(out, 400, "LIST takes at most one service");
 	if (req->count == 2) {
 		char service[DNAME_MAX_LABEL + 1];
-		if (parse_label(req->fields[1], service) < 0) {
-			reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
-			return;
-		}
+		if (parse_label(req->fields[1], service) < 0)
+			return reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
 		const struct service *svc = registry_find_service_name(r->reg, service);
 		if (svc)
 			list_service(r, svc, out, &walk.count);
@@ -301,99 +292,78 @@ static void do_list(struct registrar *r, struct request *req, enum reg_transport
 	evbuffer_add_printf(out, "OK %u\n", walk.count);
 	if (transport == REG_UDP && evbuffer_get_length(out) > REG_UDP_REPLY_MAX) {
 		evbuffer_drain(out, evbuffer_get_length(out));
-		reply_error(out, 413, "LIST reply does not fit in a UDP datagram: use TCP");
+		return reply_error(out, 413, "LIST reply does not fit in a UDP datagram: use TCP");
 	}
+	return 0;
 }
 
 /* Source, rate and signature checks that come before a request is even parsed. */
+/* Returns 0 when the request may go on, else the ERR code it replied with. */
 static int admit(struct registrar *r, const char *line, size_t *len, const struct sockaddr *source,
 		 int *key_index, struct evbuffer *out)
 {
 	const struct config *cfg = r->cfg;
 	*key_index = -1;
-	if (!cidr_list_match(&cfg->allow_from, source)) {
-		reply_error(out, 403, "registration not allowed from this source (allow-from)");
-		return -1;
-	}
+	if (!cidr_list_match(&cfg->allow_from, source))
+		return reply_error(out, 403, "registration not allowed from this source (allow-from)");
 	if (!cidr_list_match(&cfg->rate_limit_exempt, source) &&
-	    !rate_limiter_allow(&r->rate, source, r->now_ms)) {
-		reply_error(out, 429, "rate limit exceeded for this source: slow down");
-		return -1;
-	}
+	    !rate_limiter_allow(&r->rate, source, r->now_ms))
+		return reply_error(out, 429, "rate limit exceeded for this source: slow down");
 	if (cfg->key_count == 0)
 		return 0;
 	const char *reason;
 	if (reg_auth_verify(&r->replay, cfg, line, *len, (r->now_ms + r->wall_minus_mono_ms) / 1000, key_index,
-			    len, &reason) < 0) {
-		reply_error(out, 401, reason);
-		return -1;
-	}
+			    len, &reason) < 0)
+		return reply_error(out, 401, reason);
 	return 0;
 }
 
-static void execute_request(struct registrar *r, const char *line, size_t len,
-			    const struct sockaddr *source, enum reg_transport transport,
-			    struct evbuffer *out)
+/* Executes one request, writes its reply to out and returns the reply's code:
+ * 0 for OK, else the ERR code. */
+static int execute_request(struct registrar *r, const char *line, size_t len,
+			   const struct sockaddr *source, enum reg_transport transport,
+			   struct evbuffer *out)
 {
 	struct request req = { .text = r->line_copy };
 	const char *reason;
-	int key_index;
-	if (len > r->cfg->max_line_length) {
-		reply_error(out, 413, "line too long (max-line-length)");
-		return;
-	}
-	if (memchr(line, 0, len)) {
-		reply_error(out, 400, "NUL byte in request");
-		return;
-	}
-	if (admit(r, line, &len, source, &key_index, out) < 0)
-		return;
-	if (len == 0) {
-		reply_error(out, 400, "empty request");
-		return;
-	}
-	if (split_fields(&req, line, len, &reason) < 0) {
-		reply_error(out, 400, reason);
-		return;
-	}
+	int key_index, code;
+	if (len > r->cfg->max_line_length)
+		return reply_error(out, 413, "line too long (max-line-length)");
+	if (memchr(line, 0, len))
+		return reply_error(out, 400, "NUL byte in request");
+	if ((code = admit(r, line, &len, source, &key_index, out)) != 0)
+		return code;
+	if (len == 0)
+		return reply_error(out, 400, "empty request");
+	if (split_fields(&req, line, len, &reason) < 0)
+		return reply_error(out, 400, reason);
 	const char *verb = req.fields[0];
 	if (strcasecmp(verb, "REGISTER") == 0)
-		do_register(r, &req, key_index, out);
-	else if (strcasecmp(verb, "RENEW") == 0)
-		do_renew(r, &req, key_index, out);
-	else if (strcasecmp(verb, "DEREGISTER") == 0)
-		do_deregister(r, &req, key_index, out);
-	else if (strcasecmp(verb, "LIST") == 0)
-		do_list(r, &req, transport, out);
-	else if (strcasecmp(verb, "PING") == 0 && req.count == 1)
-		evbuffer_add(out, "OK\n", 3);
-	else if (strcasecmp(verb, "PING") == 0)
-		reply_error(out, 400, "PING takes no fields");
-	else
-		reply_error(out, 400, "unknown verb: use REGISTER, RENEW, DEREGISTER, LIST or PING");
-}
-
-/* 0 for an OK reply, else its ERR code. */
-static int reply_code(struct evbuffer *reply)
-{
-	size_t len = evbuffer_get_length(reply);
-	const char *text = (const char *)evbuffer_pullup(reply, len < 8 ? (ev_ssize_t)len : 8);
-	if (len >= 7 && memcmp(text, "ERR ", 4) == 0)
-		return atoi(text + 4);
+		return do_register(r, &req, key_index, out);
+	if (strcasecmp(verb, "RENEW") == 0)
+		return do_renew(r, &req, key_index, out);
+	if (strcasecmp(verb, "DEREGISTER") == 0)
+		return do_deregister(r, &req, key_index, out);
+	if (strcasecmp(verb, "LIST") == 0)
+		return do_list(r, &req, transport, out);
+	if (strcasecmp(verb, "PING") != 0)
+		return reply_error(out, 400, "unknown verb: use REGISTER, RENEW, DEREGISTER, LIST or PING");
+	if (req.count != 1)
+		return reply_error(out, 400, "PING takes no fields");
+	evbuffer_add(out, "OK\n", 3);
 	return 0;
 }
 
 /* Every refused request is logged once, with its source, so an operator sees who
- * sends what; the request itself is not echoed (it may hold a signature). */
+ * sends what; the request itself is not echoed (it may hold a signature).  The
+ * reply is an ERR line, and its first line is what the log shows. */
 static void log_refusal(const struct sockaddr *source, struct evbuffer *reply)
 {
 	char addr[INET6_ADDRSTRLEN] = "?";
 	size_t len = evbuffer_get_length(reply);
-	if (len < 4 || !log_enabled(LOG_INFO))
+	if (!log_enabled(LOG_INFO))
 		return;
 	const char *text = (const char *)evbuffer_pullup(reply, len < 200 ? (ev_ssize_t)len : 200);
-	if (memcmp(text, "ERR ", 4) != 0)
-		return;
 	uint8_t ip[16];
 	int family = sockaddr_ip(source, ip);
 	if (family)
@@ -409,8 +379,9 @@ void reg_proto_execute(struct registrar *r, const char *line, size_t len,
 	/* The reply is built apart so that a refusal can be logged; adding it to out
 	 * moves buffer chains, it copies nothing. */
 	struct evbuffer *reply = r->reply;
-	execute_request(r, line, len, source, transport, reply);
-	log_refusal(source, reply);
-	metrics_count_registration(&r->metrics, reply_code(reply));
+	int code = execute_request(r, line, len, source, transport, reply);
+	if (code != 0)
+		log_refusal(source, reply);
+	metrics_count_registration(&r->metrics, code);
 	evbuffer_add_buffer(out, reply);
 }

@@ -10,7 +10,6 @@
 #include "log.h"
 #include "registrar.h"
 #include "clock.h"
-#include "server.h"
 
 static int64_t wall_ms(void)
 {
@@ -167,6 +166,96 @@ void registrar_free(struct registrar *r)
 		evbuffer_free(r->reply);
 	free(r->line_copy);
 	rate_limiter_free(&r->rate);
+}
+
+/* ---- reload ------------------------------------------------------------------ */
+
+void registrar_configure(struct registrar *r, const struct config *cfg)
+{
+	r->cfg = cfg;
+	r->rate.rate = cfg->rate_limit;
+	r->rate.burst = cfg->rate_burst;
+}
+
+struct instance_list {
+	struct instance **items;
+	size_t count;
+};
+
+static void collect_static(void *arg, struct instance *inst)
+{
+	struct instance_list *list = arg;
+	if (inst->is_static)
+		list->items[list->count++] = inst;
+}
+
+/* Whether cfg still lists the static instance inst. */
+static int listed(const struct config *cfg, const struct instance *inst)
+{
+	char name[2 * (DNAME_MAX_LABEL + 1)];
+	instance_text_name(inst, name);
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		char other[2 * (DNAME_MAX_LABEL + 1)];
+		snprintf(other, sizeof other, "%s.%s", cfg->services[i].instance, cfg->services[i].service);
+		if (strcmp(name, other) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether putting spec would leave inst as it is (so watchers need not hear of it). */
+static int same_record(const struct instance *inst, const struct instance_spec *spec)
+{
+	return inst->is_static && inst->family == spec->family &&
+	       memcmp(inst->addr, spec->addr, spec->family == AF_INET ? 4 : 16) == 0 && inst->port == spec->port &&
+	       inst->priority == spec->priority && inst->weight == spec->weight &&
+	       inst->proto == spec->proto && inst->txt_len == spec->txt_len &&
+	       (spec->txt_len == 0 || memcmp(inst->txt, spec->txt, spec->txt_len) == 0);
+}
+
+/* Removes the static instances cfg no longer lists, telling the listener first. */
+static int remove_unlisted_static(struct registrar *r, const struct config *cfg)
+{
+	struct instance_list old = { calloc(r->reg->instance_count + 1, sizeof *old.items), 0 };
+	if (!old.items)
+		return -1;
+	registry_foreach(r->reg, collect_static, &old);
+	for (size_t i = 0; i < old.count; i++) {
+		if (listed(cfg, old.items[i]))
+			continue;
+		char name[2 * (DNAME_MAX_LABEL + 1)];
+		log_info("reload: static instance %s removed", instance_text_name(old.items[i], name));
+		tell(r, REG_DEREGISTERED, old.items[i]);
+		registry_delete(r->reg, old.items[i]);
+	}
+	free(old.items);
+	return 0;
+}
+
+/* Puts one static instance: it takes over a registered one of the same name, whose
+ * lease ends here (a later journal replay gives way to it too). */
+static int put_static(struct registrar *r, const struct instance_spec *spec)
+{
+	struct instance *inst = registry_lookup(r->reg, spec->service, spec->instance);
+	enum reg_change change = inst ? REG_UPDATED : REG_REGISTERED;
+	int unchanged = inst && same_record(inst, spec);  /* put all the same, told to nobody */
+	if (inst && !inst->is_static)
+		lease_remove(&r->leases, inst);
+	if (registry_put(r->reg, spec, &inst) >= REGISTRY_PUT_CONFLICT)
+		return -1;
+	if (!unchanged)
+		tell(r, change, inst);
+	return 0;
+}
+
+int registrar_sync_static(struct registrar *r, const struct config *cfg)
+{
+	if (remove_unlisted_static(r, cfg) < 0)
+		return -1;
+	for (size_t i = 0; i < cfg->service_count; i++)
+		if (put_static(r, &cfg->services[i]) < 0)
+			return -1;
+	return 0;
 }
 
 /* ---- operations -------------------------------------------------------------- */

@@ -76,6 +76,13 @@ int registrar_commit(struct registrar *r);
 /* Periodic upkeep (the expiry timer): retries a compaction the journal asks for, which
  * is how a state file recovers after a failed write (disk full). */
 void registrar_maintain(struct registrar *r);
+/* A reload: the registrar follows cfg's rate limits (and reads cfg from now on). */
+void registrar_configure(struct registrar *r, const struct config *cfg);
+/* A reload: static instances follow cfg.  Dropped ones go (REG_DEREGISTERED), new ones
+ * come (REG_REGISTERED), changed ones or ones taking over a registered instance of the
+ * same name are put (REG_UPDATED); the listener hears each before a removal frees it.
+ * Returns 0, or -1 when out of memory. */
+int registrar_sync_static(struct registrar *r, const struct config *cfg);
 /* Seconds left of an instance's lease (0 for static instances). */
 unsigned registrar_remaining(const struct registrar *r, const struct instance *inst);
 

@@ -43,59 +43,6 @@ static void keep_startup_settings(const struct config *old, struct config *next)
 	next->max_udp_payload = old->max_udp_payload;  /* the UDP answer buffers are sized by it */
 }
 
-struct instance_list {
-	struct instance **items;
-	size_t count;
-};
-
-static void collect_static(void *arg, struct instance *inst)
-{
-	struct instance_list *list = arg;
-	if (inst->is_static)
-		list->items[list->count++] = inst;
-}
-
-static int listed(const struct config *cfg, const struct instance *inst)
-{
-	char name[2 * (DNAME_MAX_LABEL + 1)];
-	instance_text_name(inst, name);
-	for (size_t i = 0; i < cfg->service_count; i++) {
-		char other[2 * (DNAME_MAX_LABEL + 1)];
-		snprintf(other, sizeof other, "%s.%s", cfg->services[i].instance, cfg->services[i].service);
-		if (strcmp(name, other) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Static instances follow the new file: dropped ones go, new or changed ones are put
- * (a static instance takes over a registered one of the same name). */
-static int sync_static_instances(struct server *srv)
-{
-	const struct config *cfg = srv->cfg;
-	struct instance_list old = { calloc(srv->registry.instance_count + 1, sizeof *old.items), 0 };
-	if (!old.items)
-		return -1;
-	registry_foreach(&srv->registry, collect_static, &old);
-	for (size_t i = 0; i < old.count; i++) {
-		if (!listed(cfg, old.items[i])) {
-			char name[2 * (DNAME_MAX_LABEL + 1)];
-			log_info("reload: static instance %s removed", instance_text_name(old.items[i], name));
-			registry_delete(&srv->registry, old.items[i]);
-		}
-	}
-	free(old.items);
-	for (size_t i = 0; i < cfg->service_count; i++) {
-		const struct instance_spec *spec = &cfg->services[i];
-		struct instance *inst = registry_lookup(&srv->registry, spec->service, spec->instance);
-		if (inst && !inst->is_static)
-			lease_remove(&srv->registrar.leases, inst);
-		if (registry_put(&srv->registry, spec, NULL) >= REGISTRY_PUT_CONFLICT)
-			return -1;
-	}
-	return 0;
-}
-
 struct key_remap {
 	const struct config *old, *next;
 };
@@ -134,10 +81,9 @@ int server_reload(struct server *srv)
 	struct key_remap remap = { &old, srv->cfg };
 	registry_foreach(&srv->registry, remap_owner, &remap);
 	dns_guard_configure(&srv->guard, srv->cfg);
-	srv->registrar.rate.rate = srv->cfg->rate_limit;
-	srv->registrar.rate.burst = srv->cfg->rate_burst;
+	registrar_configure(&srv->registrar, srv->cfg);
 	log_set_level(srv->cfg->log_level);
-	int rc = sync_static_instances(srv);
+	int rc = registrar_sync_static(&srv->registrar, srv->cfg);
 	config_free(&old);
 	if (rc < 0) {
 		log_error("reload: out of memory while updating static instances");

@@ -10,6 +10,7 @@
 
 #include "http_api.h"
 #include "forward.h"
+#include "listen_reg.h"
 #include "log.h"
 #include "clock.h"
 #include "netio.h"
@@ -118,18 +119,13 @@ static int open_listeners(struct server *srv)
 	}
 	for (int i = 0; i < cfg->reg_count; i++) {
 		const struct listen_addr *addr = &cfg->reg[i];
-		struct reg_udp_listener *u = reg_udp_listener_open(srv, addr);
-		if (!u && ipv6_missing(addr, cfg->reg_is_default)) {
+		int rc = reg_front_listen(srv->reg_front, addr);
+		if (rc == REG_FRONT_NO_UDP && ipv6_missing(addr, cfg->reg_is_default)) {
 			log_warn("register: no IPv6 on this host; IPv4 only");
 			continue;
 		}
-		if (!u)
+		if (rc < 0)
 			return -1;
-		srv->reg_udp[srv->reg_udp_count++] = u;
-		struct reg_tcp_listener *t = reg_tcp_listener_open(srv, addr);
-		if (!t)
-			return -1;
-		srv->reg_tcp[srv->reg_tcp_count++] = t;
 	}
 	return 0;
 }
@@ -185,7 +181,7 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 	srv->dns.tcp = tcp_conns_new();
 	srv->base = event_base_new();
 	if (!srv->dns.tcp || !srv->base ||
-	    !(srv->commit_event = event_new(srv->base, -1, 0, reg_commit_now, srv)) ||
+	    !(srv->reg_front = reg_front_new(srv->base, &srv->registrar, cfg)) ||
 	    !(srv->expiry_event = evtimer_new(srv->base, on_expiry_timer, srv))) {
 		log_error("out of memory");
 		return -1;
@@ -204,7 +200,9 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		log_error("cannot install signal handlers");
 		return -1;
 	}
-	if (open_listeners(srv) < 0 || http_api_open(srv, &srv->http) < 0)
+	struct http_context http = { srv->base, cfg, &srv->registry, &srv->registrar,
+				     &srv->responder.metrics };
+	if (open_listeners(srv) < 0 || http_api_open(&http, &srv->http) < 0)
 		return -1;
 	if (srv->http)
 		registrar_set_listener(&srv->registrar, http_api_on_change, srv->http);
@@ -223,15 +221,7 @@ void server_free(struct server *srv)
 	http_api_free(srv->http);
 	tcp_conns_free(srv->dns.tcp);
 	forwarder_free(srv->forwarder);  /* after the connections that cancel into it */
-	if (srv->commit_pending)
-		reg_commit_now(-1, 0, srv);  /* flush what the last turn acknowledged */
-	reg_close_all(srv);
-	for (int i = 0; i < srv->reg_udp_count; i++)
-		reg_udp_listener_free(srv->reg_udp[i]);
-	for (int i = 0; i < srv->reg_tcp_count; i++)
-		reg_tcp_listener_free(srv->reg_tcp[i]);
-	if (srv->commit_event)
-		event_free(srv->commit_event);
+	reg_front_free(srv->reg_front);  /* flushes a pending commit, then closes */
 	if (srv->expiry_event)
 		event_free(srv->expiry_event);
 	for (int i = 0; i < srv->udp_count; i++)

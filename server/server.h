@@ -14,9 +14,7 @@
 #include "registry.h"
 #include "zones.h"
 
-struct reg_udp_listener;
-struct reg_tcp_listener;
-struct reg_conn;
+struct reg_front;
 struct forwarder;
 struct http_api;
 
@@ -41,14 +39,7 @@ struct server {
 	struct event *signals[3];
 
 	struct registrar registrar;
-	struct reg_udp_listener *reg_udp[CONFIG_MAX_LISTEN];
-	int reg_udp_count;
-	struct reg_tcp_listener *reg_tcp[CONFIG_MAX_LISTEN];
-	int reg_tcp_count;
-	struct reg_conn *reg_conns;       /* open registration connections */
-	struct reg_conn *held_conns;      /* connections whose replies wait for the commit */
-	struct event *commit_event;       /* the group commit, run once per loop turn */
-	int commit_pending;
+	struct reg_front *reg_front;      /* registration listeners and the group commit (listen_reg.c) */
 	struct event *expiry_event;       /* the lease sweep */
 	struct forwarder *forwarder;      /* queries for names outside our zones, sent upstream */
 	struct http_api *http;            /* the HTTP API; NULL with --http off */
@@ -71,14 +62,5 @@ int resolve_forwarders(struct config *cfg);
 /* Checks a configuration the way server_init would, without opening sockets. */
 int server_check_config(struct config *cfg);
 
-/* listen_reg.c */
-struct reg_udp_listener *reg_udp_listener_open(struct server *srv, const struct listen_addr *addr);
-void reg_udp_listener_free(struct reg_udp_listener *l);
-struct reg_tcp_listener *reg_tcp_listener_open(struct server *srv, const struct listen_addr *addr);
-void reg_tcp_listener_free(struct reg_tcp_listener *l);
-/* Closes every registration connection and drops held replies (shutdown). */
-void reg_close_all(struct server *srv);
-/* The group commit: fsync once, then release every held reply (an event callback). */
-void reg_commit_now(evutil_socket_t fd, short what, void *arg);
 
 #endif

@@ -23,6 +23,13 @@ start_server --config "$WORK/svcdns.yml" --zones "$Z" || exit 1
 is "$(reg 'REGISTER api a1 10.0.7.1 80 ttl=300')" "OK ttl=300" "a registration before the reloads"
 is "$(qs www.example.test A)" "192.0.2.1" "zone before reload"
 
+# A /v1/watch stream hears of the static instances a reload removes and adds.
+watchers_are() { [ "$(curl -s --max-time 5 "http://127.0.0.1:$HTTPPORT/metrics" |
+	awk '$1 == "svcdns_http_watchers" { print $2 }')" = "$1" ]; }
+curl -sN "http://127.0.0.1:$HTTPPORT/v1/watch" >"$WORK/watch.out" 2>/dev/null &
+watch_pid=$!
+check "watcher connected" wait_for 5 watchers_are 1
+
 # Queries keep being answered through several reloads.
 (
 	fails=0
@@ -48,6 +55,12 @@ is "$(qs n1.new.svc.internal A)" "10.0.0.10" "new static instance served"
 is "$(rcode o1.old.svc.internal A)" "NXDOMAIN" "removed static instance gone"
 like "$(q db.svc.internal A)" "db.svc.internal.[[:space:]]+7[[:space:]]" "new answer TTL applies"
 is "$(qs a1.api.svc.internal A)" "10.0.7.1" "registrations survive a reload"
+check "watcher saw the removed static instance deregistered" wait_for 5 \
+	grep -q '"event":"deregistered","service":"old","instance":"o1"' "$WORK/watch.out"
+check "watcher saw the new static instance registered" wait_for 5 \
+	grep -q '"event":"registered","service":"new","instance":"n1"' "$WORK/watch.out"
+check "an unchanged static instance is not announced" bash -c "! grep -q '\"instance\":\"db-1\"' '$WORK/watch.out'"
+kill "$watch_pid" 2>/dev/null; wait "$watch_pid" 2>/dev/null
 
 # A broken config is refused with its error; the old one keeps serving.
 printf 'ttl: 5\nbogus-key: 1\n' >"$WORK/svcdns.yml"

@@ -39,6 +39,40 @@ static int starts_with(const char *text, const char *prefix)
 	return strncmp(text, prefix, strlen(prefix)) == 0;
 }
 
+/* What the change listener heard: "registered db-1.db;updated w1.web;" and so on. */
+static char changes[512];
+
+static void record_change(void *arg, enum reg_change change, const struct instance *inst)
+{
+	(void)arg;
+	char name[2 * (DNAME_MAX_LABEL + 1)];
+	size_t used = strlen(changes);
+	snprintf(changes + used, sizeof changes - used, "%s %s;", reg_change_name(change),
+		 instance_text_name(inst, name));
+}
+
+/* A static instance as the config file gives it. */
+static void static_spec(struct instance_spec *spec, const char *service, const char *instance,
+			const char *addr, uint16_t port)
+{
+	memset(spec, 0, sizeof *spec);
+	snprintf(spec->service, sizeof spec->service, "%s", service);
+	snprintf(spec->instance, sizeof spec->instance, "%s", instance);
+	spec->family = AF_INET;
+	inet_pton(AF_INET, addr, spec->addr);
+	spec->port = port;
+	spec->is_static = true;
+}
+
+/* Syncs the static instances to cfg and returns what the listener heard. */
+static const char *sync_static(void)
+{
+	changes[0] = 0;
+	if (registrar_sync_static(&registrar, &cfg) < 0)
+		return "failed";
+	return changes;
+}
+
 int main(void)
 {
 	char err[512];
@@ -119,6 +153,40 @@ int main(void)
 	registrar.now_ms += 1500;
 	is_int((long)registrar_expire(&registrar, 20), 20, "expiry works in slices of the budget");
 	is_int((long)registrar_expire(&registrar, 100), 30, "the next slice takes the rest");
+
+	/* Results as values: the metrics count each reply by its code. */
+	struct registration_metrics before = registrar.metrics;
+	run("PING");
+	run("PING x");
+	run("RENEW web nope");
+	ok(registrar.metrics.requests_ok == before.requests_ok + 1, "an OK is counted as ok");
+	ok(registrar.metrics.requests_err[0] == before.requests_err[0] + 1 &&
+	   registrar.metrics.requests_err[3] == before.requests_err[3] + 1, "ERR 400 and ERR 404 by their codes");
+
+	/* A reload's static instances: every change is told, a removal before it frees. */
+	registrar_set_listener(&registrar, record_change, NULL);
+	cfg.services = calloc(2, sizeof *cfg.services);
+	static_spec(&cfg.services[0], "db", "db-1", "10.0.0.5", 5432);
+	static_spec(&cfg.services[1], "web", "w1", "10.0.0.9", 81);
+	cfg.service_count = 2;
+	struct instance *leased = registry_lookup(&reg, "web", "w1");
+	size_t leases = registrar.leases.count;
+	is_str(sync_static(), "registered db-1.db;updated w1.web;", "new static told, takeover told as an update");
+	inst = registry_lookup(&reg, "web", "w1");
+	ok(inst == leased && inst->is_static && !inst->lease_slot, "the taken-over instance is static, no lease");
+	is_int((long)registrar.leases.count, (long)leases - 1, "its lease is gone from the timer");
+	is_str(sync_static(), "", "an unchanged file tells nothing");
+	cfg.services[0].port = 5433;
+	is_str(sync_static(), "updated db-1.db;", "a changed static instance is an update");
+	cfg.services[0] = cfg.services[1];  /* db-1 dropped from the file */
+	cfg.service_count = 1;
+	is_str(sync_static(), "deregistered db-1.db;", "a dropped static instance is deregistered");
+	ok(registry_lookup(&reg, "db", "db-1") == NULL, "and leaves the registry");
+	cfg.rate_limit = 7;
+	cfg.rate_burst = 9;
+	registrar_configure(&registrar, &cfg);
+	ok(registrar.rate.rate == 7 && registrar.rate.burst == 9, "registrar_configure takes the new rates");
+	registrar_set_listener(&registrar, NULL, NULL);
 
 	registrar_free(&registrar);
 	registry_free(&reg);

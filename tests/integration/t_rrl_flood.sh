@@ -26,6 +26,14 @@ RSS_BOUND_MIB=32
 RATIO_MAX=3
 GOOD=127.0.0.2
 
+case "${SVCDNS_FLAVOUR:-release}" in
+release) ;;
+*)	# CPU per packet and a 200,000/s flood mean nothing under ASan or valgrind.
+	echo "ok 1 - # SKIP a timing test: release build only (flavour ${SVCDNS_FLAVOUR})"; exit 0 ;;
+esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "ok 1 - # SKIP needs root for a raw socket (spoofed sources)"; exit 0
+fi
 [ -x "$FLOOD" ] || { ok 1 "udpflood built ($FLOOD)"; exit 1; }
 mkdir -p "$WORK/zones"
 cat >"$WORK/svcdns.yml" <<'YML'

@@ -111,7 +111,6 @@ for t in udp tcp; do
 done
 stop_server
 PORT=
-upq=$(grep -c '^udp query\|^tcp query' "$WORK/up.log")
 
 # ---- (c) nslookup and host in a namespace ---------------------------------------------------
 NS=svcdns-ra-$$
@@ -129,7 +128,12 @@ teardown_ns() {
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$NS_ETC"
 }
+command -v nslookup >/dev/null && command -v host >/dev/null ||
+	{ ok 1 "nslookup and host installed (bind9-dnsutils: scripts/install-deps test)"; exit 1; }
 if ! ip netns add "$NS" 2>"$WORK/netns.err"; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "ok $((TEST_NUM + 1)) - # SKIP (c): cannot create a network namespace (not root)"; exit 0
+	fi
 	ok 1 "ip netns add $NS"; sed 's/^/#   /' "$WORK/netns.err"; exit 1
 fi
 on_exit teardown_ns

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """fake_upstream.py -- a misbehaving upstream resolver on 127.0.0.1, for t_forward.sh.
 
-Usage: fake_upstream.py MODE PORT LOG
+Usage: fake_upstream.py MODE PORT LOG [ADDR]
 
-Listens on 127.0.0.1:PORT (UDP; TCP too in mode truncate) and writes one line per
+Listens on ADDR:PORT (127.0.0.1 unless given; UDP; TCP too in modes truncate, answer
+and refused) and writes one line per
 event to LOG ("ready", "udp query NAME", "tcp query NAME", "sent ..."), so that a test
 can wait for it and count what reached it.  The modes:
 
@@ -17,6 +18,10 @@ can wait for it and count what reached it.  The modes:
   othersource  the right reply (A 192.0.2.66), but sent from another port: a
                forwarder that checks sources must never take it
   truncate     over UDP an empty answer with TC=1; over TCP the answer A 192.0.2.88
+  answer       a well-behaved upstream: A 192.0.2.99 for any A question (TTL 60), an
+               empty NOERROR for other types, over UDP and TCP
+  refused      REFUSED for every query, over UDP and TCP (a second nameserver that
+               must never be the one a client takes)
 
 Standard library only; it answers A queries only, which is all the tests ask.
 """
@@ -32,6 +37,7 @@ from tcp_io import recv_exact
 A_WRONG = bytes([192, 0, 2, 66])
 A_RIGHT = bytes([192, 0, 2, 77])
 A_TCP = bytes([192, 0, 2, 88])
+A_GOOD = bytes([192, 0, 2, 99])
 
 
 def log(path, line):
@@ -57,16 +63,24 @@ def question(query):
     return None
 
 
-def reply(query, qbytes, address=None, tc=False, qid=None):
+def reply(query, qbytes, address=None, tc=False, qid=None, rcode=0):
     """A reply to query: its ID (or qid), RD copied, QR and RA set, one A record."""
     (query_id, flags) = struct.unpack("!HH", query[:4])
-    out_flags = 0x8000 | (flags & 0x0100) | 0x0080 | (0x0200 if tc else 0)
+    out_flags = 0x8000 | (flags & 0x0100) | 0x0080 | (0x0200 if tc else 0) | rcode
     ancount = 1 if address else 0
     msg = struct.pack("!HHHHHH", query_id if qid is None else qid, out_flags, 1, ancount, 0, 0)
     msg += qbytes
     if address:
         msg += struct.pack("!HHHIH", 0xC00C, 1, 1, 60, 4) + address
     return msg
+
+
+def good_reply(mode, query, qbytes):
+    """The reply of modes answer and refused."""
+    if mode == "refused":
+        return reply(query, qbytes, None, rcode=5)
+    is_a = qbytes[-4:] == struct.pack("!HH", 1, 1)
+    return reply(query, qbytes, A_GOOD if is_a else None)
 
 
 def send_slowly(sock, peer, msg, interval=0.15, seconds=3.0):
@@ -115,9 +129,11 @@ def serve_udp(mode, sock, logpath):
         elif mode == "truncate":
             sock.sendto(reply(query, qbytes, None, tc=True), peer)
             log(logpath, "sent tc")
+        elif mode in ("answer", "refused"):
+            sock.sendto(good_reply(mode, query, qbytes), peer)
 
 
-def serve_tcp_conn(conn, logpath):
+def serve_tcp_conn(conn, logpath, mode):
     with conn:
         while True:
             prefix = recv_exact(conn, 2)
@@ -128,30 +144,34 @@ def serve_tcp_conn(conn, logpath):
             if not q:
                 return
             log(logpath, "tcp query " + q[0])
-            msg = reply(query, q[1], A_TCP)
+            if mode == "truncate":
+                msg = reply(query, q[1], A_TCP)
+            else:
+                msg = good_reply(mode, query, q[1])
             conn.sendall(struct.pack("!H", len(msg)) + msg)
 
 
-def serve_tcp(sock, logpath):
+def serve_tcp(sock, logpath, mode):
     while True:
         conn, _ = sock.accept()
-        threading.Thread(target=serve_tcp_conn, args=(conn, logpath), daemon=True).start()
+        threading.Thread(target=serve_tcp_conn, args=(conn, logpath, mode), daemon=True).start()
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     mode, port, logpath = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    if mode not in ("silent", "garbage", "wrongid", "othersource", "truncate"):
+    addr = sys.argv[4] if len(sys.argv) == 5 else "127.0.0.1"
+    if mode not in ("silent", "garbage", "wrongid", "othersource", "truncate", "answer", "refused"):
         sys.exit("unknown mode " + mode)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", port))
-    if mode == "truncate":
+    udp.bind((addr, port))
+    if mode in ("truncate", "answer", "refused"):
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        tcp.bind(("127.0.0.1", port))
+        tcp.bind((addr, port))
         tcp.listen(16)
-        threading.Thread(target=serve_tcp, args=(tcp, logpath), daemon=True).start()
+        threading.Thread(target=serve_tcp, args=(tcp, logpath, mode), daemon=True).start()
     log(logpath, "ready")
     serve_udp(mode, udp, logpath)
 

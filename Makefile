@@ -90,7 +90,7 @@ bin/svcdnsctl: build/release/svcdnsctl
 lib/libsvcdns.a: build/release/libsvcdns.a
 	@mkdir -p lib; cp $< $@
 
-release-all: bin/svcdns bin/svcdnsctl lib/libsvcdns.a $(UNITS:%=build/release/tests/%) $(TOOLS:%=build/release/tools/%)
+release-all: build/release/svcdns build/release/svcdnsctl bin/svcdns bin/svcdnsctl lib/libsvcdns.a $(UNITS:%=build/release/tests/%) $(TOOLS:%=build/release/tools/%)
 asan-all: build/asan/svcdns build/asan/svcdnsctl $(UNITS:%=build/asan/tests/%) $(TOOLS:%=build/asan/tools/%)
 
 # Runs the server with its built-in defaults (port 53 on all addresses).

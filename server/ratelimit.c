@@ -1,4 +1,10 @@
-/* ratelimit.c -- per-source token buckets for the registration protocol. */
+/* ratelimit.c -- per-source token buckets: DNS RRL and the registration protocol.
+ *
+ * Every bucket comes from one pool; the table never allocates a bucket per source,
+ * and never sweeps.  A source seen again moves to the young end of the age list; a
+ * new source takes a fresh bucket while the pool lasts, then the oldest one.  The
+ * source a flood targets (the victim's network) is asked about all the time and so
+ * is never the oldest, however many other sources the flood spoofs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,29 +13,27 @@
 
 struct rate_bucket {
 	struct hnode node;
-	uint8_t key[17];          /* family byte + address */
+	TAILQ_ENTRY(rate_bucket) age;  /* in rate_limiter.by_age */
+	uint8_t key[17];               /* family byte + address */
 	double tokens;
 	int64_t updated_ms;
 };
 
 void rate_limiter_init(struct rate_limiter *rl, double rate, double burst, size_t max_sources)
 {
+	memset(rl, 0, sizeof *rl);
 	htable_init(&rl->buckets);
+	TAILQ_INIT(&rl->by_age);
 	rl->rate = rate;
 	rl->burst = burst < 1 ? 1 : burst;
-	rl->max_sources = max_sources;
-}
-
-static void free_bucket(struct hnode *node, void *arg)
-{
-	(void)arg;
-	free(HNODE_RECORD(node, struct rate_bucket, node));
+	rl->max_sources = max_sources > 0 ? max_sources : 1;
 }
 
 void rate_limiter_free(struct rate_limiter *rl)
 {
-	htable_foreach(&rl->buckets, free_bucket, NULL);
 	htable_free(&rl->buckets);
+	free(rl->pool);
+	rl->pool = NULL;
 }
 
 static void refill(const struct rate_limiter *rl, struct rate_bucket *b, int64_t now_ms)
@@ -40,21 +44,39 @@ static void refill(const struct rate_limiter *rl, struct rate_bucket *b, int64_t
 	b->updated_ms = now_ms;
 }
 
-struct sweep {
-	struct rate_limiter *rl;
-	int64_t now_ms;
-};
-
-/* A bucket that has refilled completely remembers nothing worth keeping. */
-static void sweep_full(struct hnode *node, void *arg)
+/* A bucket for a new source: the spare, a fresh one from the pool, or the least
+ * recently used one, taken out of the table.  NULL only when the pool cannot be had. */
+static struct rate_bucket *take_bucket(struct rate_limiter *rl)
 {
-	struct sweep *s = arg;
-	struct rate_bucket *b = HNODE_RECORD(node, struct rate_bucket, node);
-	refill(s->rl, b, s->now_ms);
-	if (b->tokens >= s->rl->burst) {
-		htable_remove(&s->rl->buckets, node);
-		free(b);
+	struct rate_bucket *b = rl->spare;
+	if (b) {
+		rl->spare = NULL;
+		return b;
 	}
+	if (!rl->pool && !(rl->pool = calloc(rl->max_sources, sizeof *rl->pool)))
+		return NULL;
+	if (rl->pool_used < rl->max_sources)
+		return &rl->pool[rl->pool_used++];
+	b = TAILQ_FIRST(&rl->by_age);
+	TAILQ_REMOVE(&rl->by_age, b, age);
+	htable_remove(&rl->buckets, &b->node);
+	return b;
+}
+
+static struct rate_bucket *new_source(struct rate_limiter *rl, const uint8_t key[17], int64_t now_ms)
+{
+	struct rate_bucket *b = take_bucket(rl);
+	if (!b)
+		return NULL;
+	memcpy(b->key, key, sizeof b->key);
+	b->tokens = rl->burst;
+	b->updated_ms = now_ms;
+	if (htable_insert(&rl->buckets, &b->node, b->key, sizeof b->key) < 0) {
+		rl->spare = b;
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&rl->by_age, b, age);
+	return b;
 }
 
 int rate_limiter_allow(struct rate_limiter *rl, const struct sockaddr *source, int64_t now_ms)
@@ -68,23 +90,10 @@ int rate_limiter_allow(struct rate_limiter *rl, const struct sockaddr *source, i
 	if (n) {
 		b = HNODE_RECORD(n, struct rate_bucket, node);
 		refill(rl, b, now_ms);
-	} else {
-		if (rl->buckets.count >= rl->max_sources) {
-			struct sweep s = { rl, now_ms };
-			htable_foreach(&rl->buckets, sweep_full, &s);
-			if (rl->buckets.count >= rl->max_sources)
-				return 1;  /* too many sources to track: never punish an unknown one */
-		}
-		b = calloc(1, sizeof *b);
-		if (!b)
-			return 1;
-		memcpy(b->key, key, sizeof key);
-		b->tokens = rl->burst;
-		b->updated_ms = now_ms;
-		if (htable_insert(&rl->buckets, &b->node, b->key, sizeof b->key) < 0) {
-			free(b);
-			return 1;
-		}
+		TAILQ_REMOVE(&rl->by_age, b, age);
+		TAILQ_INSERT_TAIL(&rl->by_age, b, age);
+	} else if (!(b = new_source(rl, key, now_ms))) {
+		return 1;  /* out of memory: never punish a source we cannot track */
 	}
 	if (b->tokens < 1)
 		return 0;

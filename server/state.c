@@ -8,26 +8,9 @@
  * last commit.  Writing at an explicit offset (rather than O_APPEND) means a
  * torn append can be cut off exactly where it began.
  *
- * File format (all integers big-endian):
- *
- *   header, 24 bytes:
- *     8  magic "SVCDNSST"
- *     4  format version, 1
- *     8  image end: where the compacted image stops and the journal begins
- *     4  CRC32C of the 20 bytes above
- *   then records, each:
- *     4  payload length (1 .. PAYLOAD_MAX)
- *     n  payload: a kind byte, then the kind's fields
- *     4  CRC32C of the length and the payload
- *
- *   PUT    (1): service str8, instance str8, family u8 (4 or 6), address (4 or 16
- *               bytes), port u16, priority u16, weight u16, proto u8 (0 tcp, 1 udp),
- *               txt u16 length + bytes, expires i64 (wall-clock ms, 0: no lease),
- *               key name str8 (empty: none)
- *   RENEW  (2): service str8, instance str8, expires i64 (wall-clock ms)
- *   REMOVE (3): service str8, instance str8
- *
- *   str8 is a length byte and that many bytes, no NUL.
+ * The file format, and the code that reads and writes its bytes, is in
+ * state_codec.h; this file owns the file's life: open, replay, append, commit,
+ * compaction.
  *
  * Replay stops at the first record that is cut short or fails its checksum:
  * that is what a crash in the middle of an append, or a damaged disk, leaves.
@@ -55,24 +38,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "state.h"
+#include "state_codec.h"
 
-#define STATE_MAGIC "SVCDNSST"
-#define STATE_VERSION 1
-#define HEADER_SIZE 24
-#define PAYLOAD_MAX 2048           /* the largest PUT is 1,443 bytes */
-#define RECORD_MAX (4 + PAYLOAD_MAX + 4)
-#define KEY_NAME_MAX 255           /* a str8 */
 #define READ_BUFFER (1 << 20)      /* replay reads the file in pieces this big */
 #define IMAGE_BUFFER (1 << 20)     /* compaction writes in pieces this big */
 #define COMPACT_MIN_JOURNAL (1 << 20)
-
-enum record_kind { RECORD_PUT = 1, RECORD_RENEW = 2, RECORD_REMOVE = 3 };
 
 struct state {
 	int fd;                  /* the state file, flock()ed; appends go to `end` */
@@ -84,267 +59,25 @@ struct state {
 	off_t image_end;         /* end of the compacted image; the journal follows it */
 	int dirty;               /* records appended since the last fdatasync */
 	int broken_errno;        /* nonzero: the disk's contents are unknown, see above */
-	uint32_t crc_table[8][256];  /* CRC32C, see crc32c_init */
+	struct state_crc crc;    /* CRC32C tables, see state_codec.c */
 };
-
-/* ---- CRC32C (Castagnoli), reflected, table-driven ---- */
-
-/* table[0] is the classic byte-at-a-time table; table[k] advances a byte's effect by
- * k more bytes, so the main loop folds in eight bytes per step ("slicing-by-8").
- * Replay spends most of its time here: this is about three times the speed of the
- * byte-at-a-time loop. */
-static void crc32c_init(uint32_t table[8][256])
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int bit = 0; bit < 8; bit++)
-			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		table[0][i] = c;
-	}
-	for (int k = 1; k < 8; k++)
-		for (int i = 0; i < 256; i++)
-			table[k][i] = (table[k - 1][i] >> 8) ^ table[0][table[k - 1][i] & 0xFF];
-}
-
-static uint32_t crc32c(const uint32_t table[8][256], const uint8_t *p, size_t len)
-{
-	uint32_t c = 0xFFFFFFFFu;
-	for (; len >= 8; p += 8, len -= 8) {
-		uint32_t low = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-				    (uint32_t)p[3] << 24);
-		c = table[7][low & 0xFF] ^ table[6][(low >> 8) & 0xFF] ^
-		    table[5][(low >> 16) & 0xFF] ^ table[4][low >> 24] ^
-		    table[3][p[4]] ^ table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
-	}
-	for (; len > 0; p++, len--)
-		c = table[0][(c ^ *p) & 0xFF] ^ (c >> 8);
-	return c ^ 0xFFFFFFFFu;
-}
-
-/* ---- big-endian encoding ---- */
-
-static uint8_t *put_u8(uint8_t *p, uint8_t v)
-{
-	*p = v;
-	return p + 1;
-}
-
-static uint8_t *put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (24 - 8 * i));
-	return p + 4;
-}
-
-static uint8_t *put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-	return p + 8;
-}
-
-static uint8_t *put_str8(uint8_t *p, const char *text, size_t len)
-{
-	*p++ = (uint8_t)len;
-	memcpy(p, text, len);
-	return p + len;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
-
-/* Reads a payload field by field; a read past the end sets `bad` and yields zeros,
- * so a decoder checks once at the end instead of after every field. */
-struct payload_reader {
-	const uint8_t *p, *end;
-	int bad;
-};
-
-static const uint8_t *take(struct payload_reader *r, size_t n)
-{
-	if (r->bad || (size_t)(r->end - r->p) < n) {
-		r->bad = 1;
-		return NULL;
-	}
-	const uint8_t *at = r->p;
-	r->p += n;
-	return at;
-}
-
-static uint8_t get_u8_field(struct payload_reader *r)
-{
-	const uint8_t *p = take(r, 1);
-	return p ? p[0] : 0;
-}
-
-static uint16_t get_u16_field(struct payload_reader *r)
-{
-	const uint8_t *p = take(r, 2);
-	return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
-}
-
-static int64_t get_i64_field(struct payload_reader *r)
-{
-	const uint8_t *p = take(r, 8);
-	return p ? (int64_t)get_u64(p) : 0;
-}
-
-/* Copies a str8 into out (size out_size, NUL-terminated); a string that is empty when
- * it must not be, too long, or holding a NUL sets `bad`. */
-static void get_str8_field(struct payload_reader *r, char *out, size_t out_size, size_t min_len)
-{
-	size_t len = get_u8_field(r);
-	const uint8_t *text = take(r, len);
-	out[0] = 0;
-	if (!text || len < min_len || len >= out_size || memchr(text, 0, len)) {
-		r->bad = 1;
-		return;
-	}
-	memcpy(out, text, len);
-	out[len] = 0;
-}
 
 /* ---- records ---- */
-
-/* Writes the length before and the checksum after a payload already at rec + 4;
- * returns the record's whole size. */
-static size_t frame_record(const struct state *st, uint8_t *rec, size_t payload_len)
-{
-	put_u32(rec, (uint32_t)payload_len);
-	put_u32(rec + 4 + payload_len, crc32c(st->crc_table, rec, 4 + payload_len));
-	return 4 + payload_len + 4;
-}
-
-static int label_fits(const char *label)
-{
-	size_t len = strnlen(label, DNAME_MAX_LABEL + 1);
-	return len >= 1 && len <= DNAME_MAX_LABEL;
-}
-
-/* Encodes a PUT record into rec (RECORD_MAX bytes); returns its size, or 0 when the
- * spec cannot be stored (a caller's bug: the registry never holds such an instance). */
-static size_t encode_put(const struct state *st, uint8_t *rec, const struct instance_spec *spec,
-			 int64_t expires_wall_ms, const char *key_name)
-{
-	size_t key_len = key_name ? strlen(key_name) : 0;
-	if (!label_fits(spec->service) || !label_fits(spec->instance) || spec->is_static ||
-	    (spec->family != AF_INET && spec->family != AF_INET6) ||
-	    spec->txt_len > REGISTRY_TXT_MAX || key_len > KEY_NAME_MAX ||
-	    (spec->proto != PROTO_TCP && spec->proto != PROTO_UDP))
-		return 0;
-	uint8_t *p = rec + 4;
-	p = put_u8(p, RECORD_PUT);
-	p = put_str8(p, spec->service, strlen(spec->service));
-	p = put_str8(p, spec->instance, strlen(spec->instance));
-	size_t addr_len = spec->family == AF_INET ? 4 : 16;
-	p = put_u8(p, spec->family == AF_INET ? 4 : 6);
-	memcpy(p, spec->addr, addr_len);
-	p += addr_len;
-	p = put_u16(p, spec->port);
-	p = put_u16(p, spec->priority);
-	p = put_u16(p, spec->weight);
-	p = put_u8(p, (uint8_t)spec->proto);
-	p = put_u16(p, spec->txt_len);
-	memcpy(p, spec->txt, spec->txt_len);
-	p += spec->txt_len;
-	p = put_u64(p, (uint64_t)expires_wall_ms);
-	p = put_str8(p, key_name ? key_name : "", key_len);
-	return frame_record(st, rec, (size_t)(p - (rec + 4)));
-}
-
-/* Encodes a RENEW (with expires) or a REMOVE; returns 0 for names that cannot be stored. */
-static size_t encode_name_record(const struct state *st, uint8_t *rec, enum record_kind kind,
-				 const char *service, const char *instance, int64_t expires_wall_ms)
-{
-	if (!label_fits(service) || !label_fits(instance))
-		return 0;
-	uint8_t *p = rec + 4;
-	p = put_u8(p, (uint8_t)kind);
-	p = put_str8(p, service, strlen(service));
-	p = put_str8(p, instance, strlen(instance));
-	if (kind == RECORD_RENEW)
-		p = put_u64(p, (uint64_t)expires_wall_ms);
-	return frame_record(st, rec, (size_t)(p - (rec + 4)));
-}
-
-/* Decodes a PUT payload (after its kind byte) into spec and key_name; 0 or -1. */
-static int decode_put(struct payload_reader *r, struct instance_spec *spec,
-		      char key_name[KEY_NAME_MAX + 1])
-{
-	get_str8_field(r, spec->service, sizeof spec->service, 1);
-	get_str8_field(r, spec->instance, sizeof spec->instance, 1);
-	uint8_t family = get_u8_field(r);
-	if (family != 4 && family != 6)
-		return -1;
-	spec->family = family == 4 ? AF_INET : AF_INET6;
-	size_t addr_len = family == 4 ? 4 : 16;
-	const uint8_t *addr = take(r, addr_len);
-	memset(spec->addr, 0, sizeof spec->addr);
-	if (addr)
-		memcpy(spec->addr, addr, addr_len);
-	spec->port = get_u16_field(r);
-	spec->priority = get_u16_field(r);
-	spec->weight = get_u16_field(r);
-	uint8_t proto = get_u8_field(r);
-	if (proto != PROTO_TCP && proto != PROTO_UDP)
-		return -1;
-	spec->proto = proto;
-	spec->txt_len = get_u16_field(r);
-	if (spec->txt_len > REGISTRY_TXT_MAX)
-		return -1;
-	const uint8_t *txt = take(r, spec->txt_len);
-	if (txt)
-		memcpy(spec->txt, txt, spec->txt_len);
-	spec->expires_ms = get_i64_field(r);
-	spec->is_static = false;
-	spec->owner_key = 0;
-	get_str8_field(r, key_name, KEY_NAME_MAX + 1, 0);
-	return r->bad ? -1 : 0;
-}
 
 /* Decodes one payload and hands it to ops.  Returns 0, -1 when the payload is
  * malformed (*kind_name says what it claimed to be), -2 when a callback refused it. */
 static int deliver_record(const uint8_t *payload, size_t len, const struct state_replay_ops *ops,
-			  struct instance_spec *spec, const char **kind_name)
+			  struct state_record *rec, const char **kind_name)
 {
-	struct payload_reader r = { payload, payload + len, 0 };
-	char key_name[KEY_NAME_MAX + 1];
-	uint8_t kind = get_u8_field(&r);
 	int rc;
-	if (kind == RECORD_PUT) {
-		*kind_name = "PUT";
-		if (decode_put(&r, spec, key_name) < 0 || r.p != r.end)
-			return -1;
-		rc = ops->put(ops->arg, spec, key_name);
-	} else if (kind == RECORD_RENEW || kind == RECORD_REMOVE) {
-		*kind_name = kind == RECORD_RENEW ? "RENEW" : "REMOVE";
-		get_str8_field(&r, spec->service, sizeof spec->service, 1);
-		get_str8_field(&r, spec->instance, sizeof spec->instance, 1);
-		int64_t expires = kind == RECORD_RENEW ? get_i64_field(&r) : 0;
-		if (r.bad || r.p != r.end)
-			return -1;
-		if (kind == RECORD_RENEW)
-			rc = ops->renew(ops->arg, spec->service, spec->instance, expires);
-		else
-			rc = ops->remove(ops->arg, spec->service, spec->instance);
-	} else {
-		*kind_name = "unknown";
+	if (state_decode_record(payload, len, rec, kind_name) < 0)
 		return -1;
-	}
+	if (rec->kind == STATE_RECORD_PUT)
+		rc = ops->put(ops->arg, &rec->spec, rec->key_name);
+	else if (rec->kind == STATE_RECORD_RENEW)
+		rc = ops->renew(ops->arg, rec->spec.service, rec->spec.instance, rec->expires_wall_ms);
+	else
+		rc = ops->remove(ops->arg, rec->spec.service, rec->spec.instance);
 	return rc < 0 ? -2 : 0;
 }
 
@@ -399,14 +132,6 @@ static int lock_file(int fd, const char *path)
 	return 0;
 }
 
-static void write_header(const struct state *st, uint8_t header[HEADER_SIZE], off_t image_end)
-{
-	memcpy(header, STATE_MAGIC, 8);
-	put_u32(header + 8, STATE_VERSION);
-	put_u64(header + 12, (uint64_t)image_end);
-	put_u32(header + 20, crc32c(st->crc_table, header, 20));
-}
-
 /* ---- compaction ---- */
 
 /* Writes the image into the temp file; registry_foreach cannot stop early, so the
@@ -448,11 +173,11 @@ static void write_instance(void *arg, struct instance *inst)
 	/* 0 means "no lease" in both clocks. */
 	int64_t expires_wall = spec.expires_ms ? spec.expires_ms + w->wall_minus_mono_ms : 0;
 	const char *key = w->key_name && inst->owner_key ? w->key_name(w->key_arg, inst->owner_key) : NULL;
-	if (IMAGE_BUFFER - w->len < RECORD_MAX)
+	if (IMAGE_BUFFER - w->len < STATE_RECORD_MAX)
 		flush_image(w);
 	if (w->error)
 		return;
-	size_t n = encode_put(w->st, w->buf + w->len, &spec, expires_wall, key);
+	size_t n = state_encode_put(&w->st->crc, w->buf + w->len, &spec, expires_wall, key);
 	if (n == 0) {
 		w->error = EINVAL;
 		w->step = "encode";
@@ -469,10 +194,10 @@ static int install_image(struct state *st, struct registry *reg, struct image_wr
 {
 	int rc = -1;
 	int old_fd = st->fd;
-	uint8_t header[HEADER_SIZE];
+	uint8_t header[STATE_HEADER_SIZE];
 	w->st = st;
 	w->fd = -1;
-	w->written = HEADER_SIZE;
+	w->written = STATE_HEADER_SIZE;
 	/* A leftover of a crash goes; O_EXCL and O_NOFOLLOW then make sure we write to a
 	 * file of our own, never through a link someone put there. */
 	if (unlink(st->tmp_path) < 0 && errno != ENOENT) {
@@ -500,7 +225,7 @@ static int install_image(struct state *st, struct registry *reg, struct image_wr
 		errno = w->error;
 		goto out;
 	}
-	write_header(st, header, w->written);
+	state_encode_header(&st->crc, header, (uint64_t)w->written);
 	if (write_all(w->fd, header, sizeof header, 0) < 0) {
 		w->step = "write";
 		goto out;
@@ -572,7 +297,7 @@ struct file_reader {
 	int at_eof;
 };
 
-/* Makes `need` (at most RECORD_MAX) bytes readable at pos; 1 when they are, 0 when the
+/* Makes `need` (at most STATE_RECORD_MAX) bytes readable at pos; 1 when they are, 0 when the
  * file ends first, -1 on a read error. */
 static int reader_want(struct file_reader *r, size_t need)
 {
@@ -612,8 +337,8 @@ static enum read_result read_record(const struct state *st, struct file_reader *
 		return r->pos == r->len ? READ_END : READ_DAMAGED;
 	}
 	const uint8_t *rec = r->buf + r->pos;
-	uint32_t len = get_u32(rec);
-	if (len == 0 || len > PAYLOAD_MAX) {
+	uint32_t len = state_record_payload_len(rec);
+	if (len == 0 || len > STATE_PAYLOAD_MAX) {
 		*why = "impossible length";
 		return READ_DAMAGED;
 	}
@@ -625,7 +350,7 @@ static enum read_result read_record(const struct state *st, struct file_reader *
 		return READ_DAMAGED;
 	}
 	rec = r->buf + r->pos;
-	if (crc32c(st->crc_table, rec, 4 + len) != get_u32(rec + 4 + len)) {
+	if (!state_record_crc_ok(&st->crc, rec, len)) {
 		*why = "checksum mismatch";
 		return READ_DAMAGED;
 	}
@@ -638,8 +363,8 @@ static enum read_result read_record(const struct state *st, struct file_reader *
 /* Checks the header; fills err and returns -1 when the file is not ours. */
 static int check_header(struct state *st, off_t size, char err[STATE_ERROR_MAX])
 {
-	uint8_t header[HEADER_SIZE];
-	if (size < HEADER_SIZE) {
+	uint8_t header[STATE_HEADER_SIZE];
+	if (size < STATE_HEADER_SIZE) {
 		snprintf(err, STATE_ERROR_MAX, "%s: not an svcdns state file (%lld bytes, shorter than the header)",
 			 st->path, (long long)size);
 		return -1;
@@ -649,23 +374,25 @@ static int check_header(struct state *st, off_t size, char err[STATE_ERROR_MAX])
 		snprintf(err, STATE_ERROR_MAX, "%s: read: %s", st->path, n < 0 ? strerror(errno) : "short read");
 		return -1;
 	}
-	if (memcmp(header, STATE_MAGIC, 8) != 0) {
+	uint64_t image_end = 0;
+	uint32_t version = 0;
+	switch (state_decode_header(&st->crc, header, &image_end, &version)) {
+	case STATE_HEADER_OK:
+		break;
+	case STATE_HEADER_BAD_MAGIC:
 		snprintf(err, STATE_ERROR_MAX, "%s: not an svcdns state file (bad magic); refusing to touch it",
 			 st->path);
 		return -1;
-	}
-	if (crc32c(st->crc_table, header, 20) != get_u32(header + 20)) {
+	case STATE_HEADER_BAD_CRC:
 		snprintf(err, STATE_ERROR_MAX, "%s: not an svcdns state file (header checksum mismatch)", st->path);
 		return -1;
-	}
-	if (get_u32(header + 8) != STATE_VERSION) {
+	case STATE_HEADER_BAD_VERSION:
 		snprintf(err, STATE_ERROR_MAX, "%s: not an svcdns state file this server reads "
-			 "(format version %u, expected %u)", st->path, get_u32(header + 8), STATE_VERSION);
+			 "(format version %u, expected %u)", st->path, version, STATE_VERSION);
 		return -1;
 	}
-	uint64_t image_end = get_u64(header + 12);
 	/* Only a compaction heuristic; a damaged image can make it point past the end. */
-	st->image_end = image_end < HEADER_SIZE || image_end > (uint64_t)size ? HEADER_SIZE : (off_t)image_end;
+	st->image_end = image_end < STATE_HEADER_SIZE || image_end > (uint64_t)size ? STATE_HEADER_SIZE : (off_t)image_end;
 	return 0;
 }
 
@@ -673,10 +400,10 @@ static int check_header(struct state *st, off_t size, char err[STATE_ERROR_MAX])
 static int replay(struct state *st, const struct state_replay_ops *ops, char err[STATE_ERROR_MAX])
 {
 	int rc = -1;
-	struct file_reader r = { .fd = st->fd, .buf_offset = HEADER_SIZE };
-	struct instance_spec *spec = calloc(1, sizeof *spec);
+	struct file_reader r = { .fd = st->fd, .buf_offset = STATE_HEADER_SIZE };
+	struct state_record *record = calloc(1, sizeof *record);
 	r.buf = malloc(READ_BUFFER);
-	if (!spec || !r.buf) {
+	if (!record || !r.buf) {
 		snprintf(err, STATE_ERROR_MAX, "%s: out of memory", st->path);
 		goto out;
 	}
@@ -691,7 +418,7 @@ static int replay(struct state *st, const struct state_replay_ops *ops, char err
 		res = read_record(st, &r, &payload, &len, &why);
 		if (res != READ_RECORD)
 			break;
-		int delivered = deliver_record(payload, len, ops, spec, &kind_name);
+		int delivered = deliver_record(payload, len, ops, record, &kind_name);
 		if (delivered == -1) {
 			snprintf(err, STATE_ERROR_MAX, "%s: byte %lld: malformed %s record with a valid "
 				 "checksum (written by another program?); refusing to touch the file",
@@ -727,7 +454,7 @@ static int replay(struct state *st, const struct state_replay_ops *ops, char err
 	rc = 0;
 out:
 	free(r.buf);
-	free(spec);
+	free(record);
 	return rc;
 }
 
@@ -769,7 +496,7 @@ struct state *state_open(const char *path, const struct state_replay_ops *ops, c
 		return NULL;
 	}
 	st->fd = -1;
-	crc32c_init(st->crc_table);
+	state_crc_init(&st->crc);
 	st->path = strdup(path);
 	if (!st->path) {
 		snprintf(err, STATE_ERROR_MAX, "%s: out of memory", path);
@@ -858,22 +585,22 @@ static int append_record(struct state *st, const uint8_t *rec, size_t len)
 int state_append_put(struct state *st, const struct instance_spec *spec, int64_t expires_wall_ms,
 		     const char *key_name)
 {
-	uint8_t rec[RECORD_MAX];
-	return append_record(st, rec, encode_put(st, rec, spec, expires_wall_ms, key_name));
+	uint8_t rec[STATE_RECORD_MAX];
+	return append_record(st, rec, state_encode_put(&st->crc, rec, spec, expires_wall_ms, key_name));
 }
 
 int state_append_renew(struct state *st, const char *service, const char *instance,
 		       int64_t expires_wall_ms)
 {
-	uint8_t rec[RECORD_MAX];
-	return append_record(st, rec, encode_name_record(st, rec, RECORD_RENEW, service, instance,
+	uint8_t rec[STATE_RECORD_MAX];
+	return append_record(st, rec, state_encode_name_record(&st->crc, rec, STATE_RECORD_RENEW, service, instance,
 							 expires_wall_ms));
 }
 
 int state_append_remove(struct state *st, const char *service, const char *instance)
 {
-	uint8_t rec[RECORD_MAX];
-	return append_record(st, rec, encode_name_record(st, rec, RECORD_REMOVE, service, instance, 0));
+	uint8_t rec[STATE_RECORD_MAX];
+	return append_record(st, rec, state_encode_name_record(&st->crc, rec, STATE_RECORD_REMOVE, service, instance, 0));
 }
 
 /* A failed commit leaves the state clean as well as broken: the changes it covered

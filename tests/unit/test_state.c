@@ -253,7 +253,7 @@ static int count_lines(const char *text)
 	return n;
 }
 
-/* CRC32C bit by bit: an independent check of the table-driven one in state.c. */
+/* CRC32C bit by bit: an independent check of the table-driven one in state_codec.c. */
 static uint32_t slow_crc32c(const uint8_t *data, size_t len)
 {
 	uint32_t c = 0xFFFFFFFFu;
@@ -265,7 +265,7 @@ static uint32_t slow_crc32c(const uint8_t *data, size_t len)
 	return c ^ 0xFFFFFFFFu;
 }
 
-/* Frames a payload as state.c does, so a test can write records state.c never would. */
+/* Frames a payload as state_codec.c does, so a test can write records state.c never would. */
 static size_t frame(uint8_t *rec, const uint8_t *payload, size_t len)
 {
 	rec[0] = (uint8_t)(len >> 24);

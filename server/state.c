@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "state.h"
 #include "state_codec.h"
@@ -273,14 +274,15 @@ int state_compact(struct state *st, struct registry *reg, int64_t wall_minus_mon
 	w.key_name = key_name;
 	w.key_arg = arg;
 	off_t before = st->end;
+	int64_t started_ms = monotonic_ms();
 	if (install_image(st, reg, &w) < 0) {
 		int saved = errno;
 		log_error("state %s: compaction failed: %s: %s", st->path, w.step, strerror(saved));
 		errno = saved;
 		return -1;
 	}
-	log_info("state %s: compacted %lld bytes into %lld (%zu instances)", st->path,
-		 (long long)before, (long long)st->end, w.count);
+	log_info("state %s: compacted %lld bytes into %lld (%zu instances) in %lld ms", st->path,
+		 (long long)before, (long long)st->end, w.count, (long long)(monotonic_ms() - started_ms));
 	return 0;
 }
 

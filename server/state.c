@@ -31,14 +31,24 @@
  * The file is flock()ed, so a second server on the same file fails to start
  * instead of interleaving records; a path through a symbolic link is resolved,
  * so compaction replaces the file and not the link.  Compaction must run
- * between changes, never between an append and the change it records. */
+ * between changes, never between an append and the change it records.
+ *
+ * state_compact_start() compacts out of the loop's way, as Redis's BGREWRITEAOF: a
+ * forked child writes the image from its copy-on-write snapshot of the registry into
+ * the temp file and fdatasyncs it; the parent goes on appending to the old file and
+ * committing it (an OK is durable there), and keeps a copy of every record appended
+ * since the fork.  state_compact_poll(), once the child has exited with success,
+ * appends those records after the image, fdatasyncs, renames, and fsyncs the
+ * directory; until the rename the old file holds everything, after it the new one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -49,6 +59,7 @@
 #define READ_BUFFER (1 << 20)      /* replay reads the file in pieces this big */
 #define IMAGE_BUFFER (1 << 20)     /* compaction writes in pieces this big */
 #define COMPACT_MIN_JOURNAL (1 << 20)
+#define SINCE_BUFFER_MIN (1 << 20)  /* first size of the records kept during a background compaction */
 
 struct state {
 	int fd;                  /* the state file, flock()ed; appends go to `end` */
@@ -61,6 +72,15 @@ struct state {
 	int dirty;               /* records appended since the last fdatasync */
 	int broken_errno;        /* nonzero: the disk's contents are unknown, see above */
 	struct state_crc crc;    /* CRC32C tables, see state_codec.c */
+	/* A background compaction (state_compact_start), as Redis's BGREWRITEAOF: */
+	pid_t child_pid;         /* the child writing the image to tmp_path; 0: none */
+	int child_fd;            /* tmp_path, open; the parent appends `since` to it */
+	int64_t child_started_ms; /* monotonic, at the fork */
+	off_t child_journal_bytes; /* the old file's size at the fork, for the log */
+	uint8_t *since;          /* records appended since the fork, in order */
+	size_t since_len;        /* bytes in since */
+	size_t since_size;       /* bytes allocated for since */
+	int since_failed;        /* a record could not be kept: the new file must not be installed */
 };
 
 /* ---- records ---- */
@@ -188,61 +208,89 @@ static void write_instance(void *arg, struct instance *inst)
 	w->count++;
 }
 
-/* Writes a new file (header, then one PUT per journaled instance of reg, or none when
- * reg is NULL) to tmp_path, makes it durable, renames it over file_path and switches
- * appends to it.  Returns 0, or -1 with errno and w->step naming the call that failed. */
-static int install_image(struct state *st, struct registry *reg, struct image_writer *w)
+/* Creates tmp_path afresh for a new image and returns its descriptor, or -1 with errno
+ * and *step naming the call that failed.  A leftover of a crash goes; O_EXCL and
+ * O_NOFOLLOW then make sure we write to a file of our own, never through a link
+ * someone put there. */
+static int open_temp(struct state *st, const char **step)
 {
-	int rc = -1;
-	int old_fd = st->fd;
+	if (unlink(st->tmp_path) < 0 && errno != ENOENT) {
+		*step = "unlink of an old temp file";
+		return -1;
+	}
+	int fd = open(st->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*step = "open";
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+		*step = "flock";
+		unlink(st->tmp_path);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Best effort: the failure being reported matters more than this cleanup. */
+static void discard_temp(struct state *st, int fd)
+{
+	int saved = errno;
+	unlink(st->tmp_path);
+	close(fd);
+	errno = saved;
+}
+
+/* Writes the header and one PUT per journaled instance of reg (none when reg is NULL)
+ * into w->fd and makes them durable.  Returns 0, or -1 with errno and w->step. */
+static int write_image(struct state *st, struct registry *reg, struct image_writer *w)
+{
 	uint8_t header[STATE_HEADER_SIZE];
 	w->st = st;
-	w->fd = -1;
 	w->written = STATE_HEADER_SIZE;
-	/* A leftover of a crash goes; O_EXCL and O_NOFOLLOW then make sure we write to a
-	 * file of our own, never through a link someone put there. */
-	if (unlink(st->tmp_path) < 0 && errno != ENOENT) {
-		w->step = "unlink of an old temp file";
-		goto out;
-	}
-	w->fd = open(st->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		w->step = "open";
-		goto out;
-	}
-	if (flock(w->fd, LOCK_EX | LOCK_NB) < 0) {
-		w->step = "flock";
-		goto out;
-	}
 	w->buf = malloc(IMAGE_BUFFER);
 	if (!w->buf) {
 		w->step = "malloc";
-		goto out;
+		return -1;
 	}
 	if (reg)
 		registry_foreach(reg, write_instance, w);
 	flush_image(w);
+	free(w->buf);
+	w->buf = NULL;
 	if (w->error) {
 		errno = w->error;
-		goto out;
+		return -1;
 	}
 	state_encode_header(&st->crc, header, (uint64_t)w->written);
 	if (write_all(w->fd, header, sizeof header, 0) < 0) {
 		w->step = "write";
-		goto out;
+		return -1;
 	}
 	if (fdatasync(w->fd) < 0) {
 		w->step = "fdatasync";
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/* Renames the durable temp file *fd (image_end bytes of image, end bytes in all) over
+ * file_path and switches appends to it; *fd becomes -1 once the state owns it.  Returns
+ * 0, or -1 with errno and *step naming the call that failed. */
+static int install_file(struct state *st, int *fd, off_t image_end, off_t end, const char **step)
+{
 	if (rename(st->tmp_path, st->file_path) < 0) {
-		w->step = "rename";
-		goto out;
+		*step = "rename";
+		return -1;
 	}
 	/* From here the old file is unlinked: appends must go to the new one whatever happens. */
-	st->fd = w->fd;
-	w->fd = -1;
-	st->end = st->image_end = w->written;
+	int old_fd = st->fd;
+	st->fd = *fd;
+	*fd = -1;
+	st->end = end;
+	st->image_end = image_end;
 	st->dirty = 0;
 	st->broken_errno = 0;
 	if (old_fd >= 0 && close(old_fd) < 0)
@@ -250,20 +298,42 @@ static int install_image(struct state *st, struct registry *reg, struct image_wr
 	if (fsync_directory(st->dir_path) < 0) {
 		/* The rename may not survive a crash, and appends to the new file with it. */
 		st->broken_errno = errno;
-		w->step = "fsync of the directory";
-		goto out;
+		*step = "fsync of the directory";
+		return -1;
 	}
-	rc = 0;
-out:
-	if (rc < 0 && w->fd >= 0) {
-		/* Best effort: the failure being reported matters more than this cleanup. */
-		int saved = errno;
-		unlink(st->tmp_path);
-		close(w->fd);
-		errno = saved;
+	return 0;
+}
+
+/* Writes a new file (header, then one PUT per journaled instance of reg, or none when
+ * reg is NULL) to tmp_path, makes it durable, renames it over file_path and switches
+ * appends to it.  Returns 0, or -1 with errno and w->step naming the call that failed. */
+static int install_image(struct state *st, struct registry *reg, struct image_writer *w)
+{
+	w->fd = open_temp(st, &w->step);
+	if (w->fd < 0)
+		return -1;
+	if (write_image(st, reg, w) < 0 || install_file(st, &w->fd, w->written, w->written, &w->step) < 0) {
+		if (w->fd >= 0)
+			discard_temp(st, w->fd);
+		return -1;
 	}
-	free(w->buf);
-	return rc;
+	return 0;
+}
+
+/* Ends a background compaction that will not be installed: its child, its temp file,
+ * the records kept for it. */
+static void abandon_background(struct state *st)
+{
+	if (!st->child_pid)
+		return;
+	kill(st->child_pid, SIGKILL);
+	while (waitpid(st->child_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	st->child_pid = 0;
+	discard_temp(st, st->child_fd);
+	st->child_fd = -1;
+	st->since_len = 0;
+	st->since_failed = 0;
 }
 
 int state_compact(struct state *st, struct registry *reg, int64_t wall_minus_mono_ms,
@@ -275,6 +345,7 @@ int state_compact(struct state *st, struct registry *reg, int64_t wall_minus_mon
 	w.key_arg = arg;
 	off_t before = st->end;
 	int64_t started_ms = monotonic_ms();
+	abandon_background(st);   /* this one writes everything, now */
 	if (install_image(st, reg, &w) < 0) {
 		int saved = errno;
 		log_error("state %s: compaction failed: %s: %s", st->path, w.step, strerror(saved));
@@ -284,6 +355,136 @@ int state_compact(struct state *st, struct registry *reg, int64_t wall_minus_mon
 	log_info("state %s: compacted %lld bytes into %lld (%zu instances) in %lld ms", st->path,
 		 (long long)before, (long long)st->end, w.count, (long long)(monotonic_ms() - started_ms));
 	return 0;
+}
+
+/* ---- compaction in a child process ---- */
+
+int state_compact_start(struct state *st, struct registry *reg, int64_t wall_minus_mono_ms,
+			const char *(*key_name)(void *arg, uint16_t owner_key), void *arg)
+{
+	struct image_writer w = { 0 };
+	if (st->child_pid)
+		return 0;
+	w.wall_minus_mono_ms = wall_minus_mono_ms;
+	w.key_name = key_name;
+	w.key_arg = arg;
+	w.fd = open_temp(st, &w.step);
+	if (w.fd < 0)
+		goto fail;
+	int64_t fork_started_us = monotonic_us();
+	pid_t pid = fork();
+	if (pid < 0) {
+		w.step = "fork";
+		discard_temp(st, w.fd);
+		goto fail;
+	}
+	if (pid == 0) {
+		/* The child: its copy of the registry is the snapshot.  It leaves the loop's
+		 * signals alone (libevent's handlers would wake the parent's loop) and exits
+		 * without running the parent's exit handlers. */
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		if (write_image(st, reg, &w) < 0) {
+			log_error("state %s: compaction (child process): %s: %s", st->path, w.step,
+				  strerror(errno));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	st->child_pid = pid;
+	st->child_fd = w.fd;
+	st->child_started_ms = monotonic_ms();
+	st->child_journal_bytes = st->end;
+	st->since_len = 0;
+	st->since_failed = 0;
+	log_info("state %s: compacting in child process %d (fork took %lld us)", st->path, (int)pid,
+		 (long long)(monotonic_us() - fork_started_us));
+	return 0;
+fail:;
+	int saved = errno;
+	log_error("state %s: compaction failed: %s: %s", st->path, w.step, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+/* Keeps a record appended while a child writes the image: the child's snapshot does
+ * not have it, so it goes after the image in the new file. */
+static void keep_since_fork(struct state *st, const uint8_t *rec, size_t len)
+{
+	if (st->since_failed)
+		return;
+	if (st->since_size - st->since_len < len) {
+		size_t size = st->since_size ? st->since_size : SINCE_BUFFER_MIN;
+		while (size - st->since_len < len)
+			size *= 2;
+		uint8_t *grown = realloc(st->since, size);
+		if (!grown) {
+			/* The child's file would miss this change: it must not be installed. */
+			st->since_failed = 1;
+			return;
+		}
+		st->since = grown;
+		st->since_size = size;
+	}
+	memcpy(st->since + st->since_len, rec, len);
+	st->since_len += len;
+}
+
+int state_compact_poll(struct state *st)
+{
+	int status, was_broken = st->broken_errno != 0;
+	const char *step = NULL;
+	if (!st->child_pid)
+		return 0;
+	pid_t got = waitpid(st->child_pid, &status, WNOHANG);
+	if (got == 0 || (got < 0 && errno == EINTR))
+		return 0;
+	int64_t finish_started_us = monotonic_us();
+	int fd = st->child_fd;
+	off_t before = st->end;
+	st->child_pid = 0;
+	st->child_fd = -1;
+	struct stat info;
+	if (got < 0) {
+		step = "waitpid";
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		step = "the child process";
+		errno = EIO;
+	} else if (st->since_failed) {
+		step = "keeping the changes since the fork";
+		errno = ENOMEM;
+	} else if (fstat(fd, &info) < 0) {
+		step = "fstat";
+	} else if (write_all(fd, st->since, st->since_len, info.st_size) < 0) {
+		step = "write";
+	} else if (fdatasync(fd) < 0) {
+		step = "fdatasync";
+	} else if (install_file(st, &fd, info.st_size, info.st_size + (off_t)st->since_len, &step) == 0) {
+		log_info("state %s: compacted %lld bytes into %lld in %lld ms in a child process "
+			 "(%lld bytes appended while it ran; finishing took %lld us)", st->path,
+			 (long long)st->child_journal_bytes, (long long)st->end,
+			 (long long)(monotonic_ms() - st->child_started_ms),
+			 (long long)(before - st->child_journal_bytes),
+			 (long long)(monotonic_us() - finish_started_us));
+		if (was_broken)
+			log_info("state %s: rewritten; changes are accepted again", st->path);
+		st->since_len = 0;
+		return 1;
+	}
+	int saved = errno;
+	if (fd >= 0)
+		discard_temp(st, fd);
+	st->since_len = 0;
+	st->since_failed = 0;
+	log_error("state %s: compaction failed: %s: %s", st->path, step, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+int state_compacting(const struct state *st)
+{
+	return st->child_pid != 0;
 }
 
 /* ---- opening and replay ---- */
@@ -462,6 +663,8 @@ out:
 
 static void free_state(struct state *st)
 {
+	abandon_background(st);
+	free(st->since);
 	if (st->fd >= 0 && close(st->fd) < 0)
 		log_warn("state %s: close: %s", st->path, strerror(errno));
 	free(st->path);
@@ -498,6 +701,7 @@ struct state *state_open(const char *path, const struct state_replay_ops *ops, c
 		return NULL;
 	}
 	st->fd = -1;
+	st->child_fd = -1;
 	state_crc_init(&st->crc);
 	st->path = strdup(path);
 	if (!st->path) {
@@ -581,6 +785,8 @@ static int append_record(struct state *st, const uint8_t *rec, size_t len)
 	}
 	st->end += (off_t)len;
 	st->dirty = 1;
+	if (st->child_pid)
+		keep_since_fork(st, rec, len);
 	return 0;
 }
 
@@ -645,6 +851,8 @@ int state_dirty(const struct state *st)
 int state_wants_compaction(const struct state *st)
 {
 	off_t journal = st->end - st->image_end;
+	if (st->child_pid)
+		return 0;        /* one is under way */
 	if (st->broken_errno)
 		return 1;
 	return journal > COMPACT_MIN_JOURNAL && journal > 2 * st->image_end;

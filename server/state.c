@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,8 @@ struct state {
 	/* A background compaction (state_compact_start), as Redis's BGREWRITEAOF: */
 	pid_t child_pid;         /* the child writing the image to tmp_path; 0: none */
 	int child_fd;            /* tmp_path, open; the parent appends `since` to it */
+	int child_sock;          /* the child's one-byte result arrives here; closing it lets the child exit */
+	pid_t reap_pid;          /* a child that has reported and is exiting, reaped later */
 	int64_t child_started_ms; /* monotonic, at the fork */
 	off_t child_journal_bytes; /* the old file's size at the fork, for the log */
 	uint8_t *since;          /* records appended since the fork, in order */
@@ -320,6 +323,18 @@ static int install_image(struct state *st, struct registry *reg, struct image_wr
 	return 0;
 }
 
+/* Collects a child that has reported its result (waiting for it when `block`). */
+static void reap_child(struct state *st, int block)
+{
+	if (!st->reap_pid)
+		return;
+	pid_t got;
+	while ((got = waitpid(st->reap_pid, NULL, block ? 0 : WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (got != 0)
+		st->reap_pid = 0;
+}
+
 /* Ends a background compaction that will not be installed: its child, its temp file,
  * the records kept for it. */
 static void abandon_background(struct state *st)
@@ -330,6 +345,8 @@ static void abandon_background(struct state *st)
 	while (waitpid(st->child_pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	st->child_pid = 0;
+	close(st->child_sock);
+	st->child_sock = -1;
 	discard_temp(st, st->child_fd);
 	st->child_fd = -1;
 	st->since_len = 0;
@@ -363,19 +380,30 @@ int state_compact_start(struct state *st, struct registry *reg, int64_t wall_min
 			const char *(*key_name)(void *arg, uint16_t owner_key), void *arg)
 {
 	struct image_writer w = { 0 };
-	if (st->child_pid)
-		return 0;
+	int sv[2];
+	reap_child(st, 0);
+	if (st->child_pid || st->reap_pid)
+		return 0;        /* one is under way, or its child is still exiting */
 	w.wall_minus_mono_ms = wall_minus_mono_ms;
 	w.key_name = key_name;
 	w.key_arg = arg;
 	w.fd = open_temp(st, &w.step);
 	if (w.fd < 0)
 		goto fail;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		w.step = "socketpair";
+		discard_temp(st, w.fd);
+		goto fail;
+	}
 	int64_t fork_started_us = monotonic_us();
 	pid_t pid = fork();
 	if (pid < 0) {
+		int saved = errno;
 		w.step = "fork";
+		close(sv[0]);
+		close(sv[1]);
 		discard_temp(st, w.fd);
+		errno = saved;
 		goto fail;
 	}
 	if (pid == 0) {
@@ -385,13 +413,25 @@ int state_compact_start(struct state *st, struct registry *reg, int64_t wall_min
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		close(sv[0]);
+		uint8_t result = 0;
 		if (write_image(st, reg, &w) < 0) {
 			log_error("state %s: compaction (child process): %s: %s", st->path, w.step,
 				  strerror(errno));
-			_exit(1);
+			result = 1;
 		}
-		_exit(0);
+		/* Then it waits until the parent closes its end: the child still holds the old
+		 * file open, so when the parent has renamed over it and closed it, the child's
+		 * exit is what frees the unlinked file's blocks, not a close in the loop (14 ms
+		 * for a 55 MB file here). */
+		if (write(sv[1], &result, 1) == 1)
+			while (read(sv[1], &result, 1) > 0 || errno == EINTR)
+				;
+		_exit(result);
 	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	st->child_sock = sv[0];
 	st->child_pid = pid;
 	st->child_fd = w.fd;
 	st->child_started_ms = monotonic_ms();
@@ -431,24 +471,36 @@ static void keep_since_fork(struct state *st, const uint8_t *rec, size_t len)
 	st->since_len += len;
 }
 
+/* Lets a child that has reported go (it exits at the end of file on its socket); only
+ * after the old file is closed, so that the child's exit frees it. */
+static void release_child(struct state *st)
+{
+	close(st->child_sock);
+	st->child_sock = -1;
+	st->reap_pid = st->child_pid;
+	st->child_pid = 0;
+	reap_child(st, 0);
+}
+
 int state_compact_poll(struct state *st)
 {
-	int status, was_broken = st->broken_errno != 0;
+	int was_broken = st->broken_errno != 0;
 	const char *step = NULL;
+	uint8_t result = 1;
+	reap_child(st, 0);
 	if (!st->child_pid)
 		return 0;
-	pid_t got = waitpid(st->child_pid, &status, WNOHANG);
-	if (got == 0 || (got < 0 && errno == EINTR))
+	ssize_t got = read(st->child_sock, &result, 1);
+	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	int64_t finish_started_us = monotonic_us();
 	int fd = st->child_fd;
 	off_t before = st->end;
-	st->child_pid = 0;
 	st->child_fd = -1;
 	struct stat info;
 	if (got < 0) {
-		step = "waitpid";
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		step = "read of the child's result";
+	} else if (got == 0 || result != 0) {
 		step = "the child process";
 		errno = EIO;
 	} else if (st->since_failed) {
@@ -470,11 +522,13 @@ int state_compact_poll(struct state *st)
 		if (was_broken)
 			log_info("state %s: rewritten; changes are accepted again", st->path);
 		st->since_len = 0;
+		release_child(st);
 		return 1;
 	}
 	int saved = errno;
 	if (fd >= 0)
 		discard_temp(st, fd);
+	release_child(st);
 	st->since_len = 0;
 	st->since_failed = 0;
 	log_error("state %s: compaction failed: %s: %s", st->path, step, strerror(saved));
@@ -664,6 +718,7 @@ out:
 static void free_state(struct state *st)
 {
 	abandon_background(st);
+	reap_child(st, 1);
 	free(st->since);
 	if (st->fd >= 0 && close(st->fd) < 0)
 		log_warn("state %s: close: %s", st->path, strerror(errno));
@@ -702,6 +757,7 @@ struct state *state_open(const char *path, const struct state_replay_ops *ops, c
 	}
 	st->fd = -1;
 	st->child_fd = -1;
+	st->child_sock = -1;
 	state_crc_init(&st->crc);
 	st->path = strdup(path);
 	if (!st->path) {

@@ -42,6 +42,7 @@
  * directory; until the rename the old file holds everything, after it the new one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,6 +415,10 @@ int state_compact_start(struct state *st, struct registry *reg, int64_t wall_min
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		close(sv[0]);
+		/* On a core it shares with the loop (a pinned server), the child runs only
+		 * when the loop has nothing to do: the loop never waits for a time slice. */
+		struct sched_param idle = { 0 };
+		sched_setscheduler(0, SCHED_IDLE, &idle);
 		uint8_t result = 0;
 		if (write_image(st, reg, &w) < 0) {
 			log_error("state %s: compaction (child process): %s: %s", st->path, w.step,

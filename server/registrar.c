@@ -427,8 +427,10 @@ int registrar_commit(struct registrar *r)
 		log_error("state: fsync of %s failed: %s", r->cfg->state_file, strerror(errno));
 		return -1;
 	}
+	/* Between changes, after the commit: the child's snapshot holds every change
+	 * appended so far, and the state keeps the ones appended after it. */
 	if (state_wants_compaction(r->state) &&
-	    state_compact(r->state, r->reg, r->wall_minus_mono_ms, journal_key_name, (void *)r->cfg) < 0)
+	    state_compact_start(r->state, r->reg, r->wall_minus_mono_ms, journal_key_name, (void *)r->cfg) < 0)
 		log_error("state: compaction of %s failed: %s; the journal keeps growing",
 			  r->cfg->state_file, strerror(errno));
 	return 0;
@@ -438,11 +440,13 @@ void registrar_maintain(struct registrar *r)
 {
 	/* After a failed write the journal refuses every change until a compaction has
 	 * rewritten it; no change means no commit, so the attempt must come from here. */
-	if (!r->state || !state_wants_compaction(r->state) || r->now_ms - r->last_compaction_try_ms < 5000)
+	if (!r->state)
+		return;
+	state_compact_poll(r->state);   /* a background compaction's child may have ended */
+	if (!state_wants_compaction(r->state) || r->now_ms - r->last_compaction_try_ms < 5000)
 		return;
 	r->last_compaction_try_ms = r->now_ms;
-	if (state_compact(r->state, r->reg, r->wall_minus_mono_ms, journal_key_name, (void *)r->cfg) == 0)
-		log_info("state: %s rewritten; changes are accepted again", r->cfg->state_file);
+	state_compact_start(r->state, r->reg, r->wall_minus_mono_ms, journal_key_name, (void *)r->cfg);
 }
 
 unsigned registrar_remaining(const struct registrar *r, const struct instance *inst)

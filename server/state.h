@@ -46,7 +46,7 @@ int state_append_remove(struct state *st, const char *service, const char *insta
 int state_commit(struct state *st);
 /* True when there are appended records not yet committed. */
 int state_dirty(const struct state *st);
-/* True when the journal has grown enough that compaction would pay off. */
+/* True when the journal has grown enough that compaction would pay off (and none runs). */
 int state_wants_compaction(const struct state *st);
 /* Rewrites the file as one put record per live, non-static instance of the registry
  * (temp file, fsync, rename, fsync of the directory) and continues appending to it.
@@ -54,5 +54,18 @@ int state_wants_compaction(const struct state *st);
  * key_name(arg, owner_key) gives the key name stored with each instance (NULL: none). */
 int state_compact(struct state *st, struct registry *reg, int64_t wall_minus_mono_ms,
 		  const char *(*key_name)(void *arg, uint16_t owner_key), void *arg);
+/* The same, out of the loop's way (Redis's BGREWRITEAOF): a forked child writes the image
+ * from its copy-on-write snapshot of reg into the temp file and fsyncs it, while appends
+ * and commits go on to the old file (so an OK stays durable) and are kept in memory too.
+ * Call between changes; returns 0 (started, or one already running) or -1 with errno. */
+int state_compact_start(struct state *st, struct registry *reg, int64_t wall_minus_mono_ms,
+			const char *(*key_name)(void *arg, uint16_t owner_key), void *arg);
+/* Finishes a background compaction whose child has exited: appends the records kept since
+ * the fork to its file, fsyncs, renames it over the state file and fsyncs the directory.
+ * Returns 1 when the new file is in place, 0 when none ended (none running, or still
+ * running), -1 with errno when it failed (the old file stays, a later one may retry). */
+int state_compact_poll(struct state *st);
+/* True while a background compaction's child runs. */
+int state_compacting(const struct state *st);
 
 #endif

@@ -253,7 +253,7 @@ static int count_lines(const char *text)
 	return n;
 }
 
-/* CRC32C bit by bit: an independent check of the table-driven one in state.c. */
+/* CRC32C bit by bit: an independent check of the table-driven one in state_codec.c. */
 static uint32_t slow_crc32c(const uint8_t *data, size_t len)
 {
 	uint32_t c = 0xFFFFFFFFu;
@@ -265,7 +265,7 @@ static uint32_t slow_crc32c(const uint8_t *data, size_t len)
 	return c ^ 0xFFFFFFFFu;
 }
 
-/* Frames a payload as state.c does, so a test can write records state.c never would. */
+/* Frames a payload as state_codec.c does, so a test can write records state.c never would. */
 static size_t frame(uint8_t *rec, const uint8_t *payload, size_t len)
 {
 	rec[0] = (uint8_t)(len >> 24);
@@ -851,6 +851,103 @@ static void test_lock(struct replayed *r)
 	registry_free(&other.reg);
 }
 
+/* Waits (up to 10 s) for a background compaction to end; returns what the last poll said. */
+static int finish_background(struct state *st)
+{
+	int rc = 0;
+	for (int i = 0; i < 10000 && state_compacting(st); i++) {
+		rc = state_compact_poll(st);
+		if (rc != 0)
+			break;
+		usleep(1000);
+	}
+	return rc;
+}
+
+/* Compaction in a child: the child writes its snapshot, the parent goes on appending
+ * and committing to the old file, and the new file gets the changes since the fork. */
+static void test_background_compaction(struct replayed *r)
+{
+	enum { COUNT = 2000 };
+	const int64_t wall_minus_mono = 1600000000000;
+	char err[STATE_ERROR_MAX];
+	struct registry model;
+	int failures = 0;
+	registry_init(&model, 1);
+	fresh_file();
+	struct state *st = reopen(r, err);
+	for (int i = 0; i < COUNT; i++) {
+		struct instance_spec s = make_spec(i % 2 ? "web" : "db", i);
+		s.expires_ms = 100000 + i;
+		failures += put_both(st, &model, &s, wall_minus_mono) != 0;
+	}
+	for (int i = 0; i < COUNT; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "i%d", i);
+		registry_lookup(&model, i % 2 ? "web" : "db", name)->expires_ms = 200000 + i;
+		failures += state_append_renew(st, i % 2 ? "web" : "db", name, 200000 + i + wall_minus_mono) != 0;
+	}
+	is_int(failures, 0, "2,000 puts and 2,000 renews appended");
+	is_int(state_commit(st), 0, "and committed");
+	is_int(state_compact_poll(st), 0, "no background compaction to finish yet");
+
+	long before = file_size(path);
+	struct stat old_inode, new_inode;
+	stat(path, &old_inode);
+	is_int(state_compact_start(st, &model, wall_minus_mono, key_name_of, NULL), 0, "a child starts the compaction");
+	is_int(state_compacting(st), 1, "it runs");
+	is_int(state_wants_compaction(st), 0, "and no second one is wanted meanwhile");
+	is_int(state_compact_start(st, &model, wall_minus_mono, key_name_of, NULL), 0, "starting again is harmless");
+
+	/* Changes after the fork: the child's snapshot has none of them. */
+	struct instance_spec late = make_spec("web", 9001);
+	is_int(put_both(st, &model, &late, wall_minus_mono), 0, "a put while the child runs");
+	is_int(state_append_remove(st, "db", "i0"), 0, "a remove while the child runs");
+	registry_delete(&model, registry_lookup(&model, "db", "i0"));
+	struct instance *renewed = registry_lookup(&model, "web", "i1");
+	renewed->expires_ms = 777777;
+	is_int(state_append_renew(st, "web", "i1", 777777 + wall_minus_mono), 0, "a renew while the child runs");
+	is_int(state_commit(st), 0, "committed to the old file while the child runs");
+	stat(path, &new_inode);
+	ok(old_inode.st_ino == new_inode.st_ino, "the old file is still the state file");
+
+	is_int(finish_background(st), 1, "the compaction finishes");
+	is_int(state_compacting(st), 0, "and no child is left");
+	stat(path, &new_inode);
+	ok(old_inode.st_ino != new_inode.st_ino, "a new file is renamed over the old one");
+	ok(file_size(path) < before, "smaller than the old one");
+	ok(file_size(tmp_path) < 0, "no temp file is left behind");
+	is_int(state_dirty(st), 0, "everything in it is durable");
+	struct instance_spec after = make_spec("db", 9002);
+	is_int(put_both(st, &model, &after, wall_minus_mono), 0, "appends go on into the new file");
+	is_int(state_commit(st), 0, "and commit");
+	state_close(st);
+
+	st = reopen(r, err);
+	ok(st != NULL, "the new file reopens");
+	is_int((long)r->puts, COUNT + 2, "the image's puts, then the one since the fork and the one after");
+	ok(r->renews == 1 && r->removes == 1, "the renew and the remove since the fork come after the image");
+	ok(same_live_set(&r->reg, &model, wall_minus_mono), "same live set as the parent's registry");
+
+	/* A close while a child runs abandons it: the old file stays whole. */
+	stat(path, &old_inode);
+	is_int(state_compact_start(st, &r->reg, 0, key_name_of, NULL), 0, "another child starts");
+	state_close(st);
+	stat(path, &new_inode);
+	ok(old_inode.st_ino == new_inode.st_ino && file_size(tmp_path) < 0,
+	   "closing ends it: the old file stays, no temp file is left");
+	st = reopen(r, err);
+	ok(st != NULL && same_live_set(&r->reg, &model, wall_minus_mono), "and it replays as before");
+
+	/* A synchronous compaction while a child runs replaces the child's work. */
+	is_int(state_compact_start(st, &r->reg, 0, key_name_of, NULL), 0, "a child starts");
+	is_int(state_compact(st, &r->reg, 0, key_name_of, NULL), 0, "a compaction in the loop meanwhile");
+	is_int(state_compacting(st), 0, "ends the child");
+	ok(file_size(tmp_path) < 0, "and leaves no temp file");
+	state_close(st);
+	registry_free(&model);
+}
+
 int main(void)
 {
 	struct replayed r = { 0 };
@@ -872,6 +969,7 @@ int main(void)
 	test_refused_files(&r);
 	test_compaction(&r);
 	test_compaction_rule(&r);
+	test_background_compaction(&r);
 	test_file_size_limit(&r);
 	test_dead_device(&r);
 	test_paths(&r);

@@ -124,3 +124,20 @@ q() { dig @127.0.0.1 -p "$PORT" +time=2 +tries=1 +norec "$@"; }
 qs() { q +short "$@" | grep -v '^;' ; }
 # rcode of a query: NOERROR, NXDOMAIN, ...
 rcode() { q "$@" | sed -n 's/.*status: \([A-Z]*\).*/\1/p' | head -1; }
+
+# netns_host NS ADDR_A ADDR_B RESOLV_CONF_TEXT: makes the network namespace NS (created by
+# the caller) a host: its own /etc/netns/NS (resolv.conf as given, nsswitch "files dns" and
+# a minimal hosts file, so glibc never asks a host-side daemon) and a veth pair with both
+# ends inside it, ADDR_A/24 and ADDR_B/24 (AI_ADDRCONFIG needs a non-loopback address).
+netns_host() {
+	local ns=$1 a=$2 b=$3 resolv=$4 etc=/etc/netns/$1
+	mkdir -p "$etc" &&
+	printf '%s\n' "$resolv" >"$etc/resolv.conf" &&
+	printf 'hosts: files dns\n' >"$etc/nsswitch.conf" &&
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$etc/hosts" &&
+	ip -n "$ns" link set lo up &&
+	ip -n "$ns" link add vA type veth peer name vB &&
+	ip -n "$ns" addr add "$a/24" dev vA &&
+	ip -n "$ns" addr add "$b/24" dev vB &&
+	ip -n "$ns" link set vA up && ip -n "$ns" link set vB up
+}

@@ -55,18 +55,8 @@ fi
 NS_CREATED=1
 ok 0 "created network namespace $NS"
 
-mkdir -p "$NS_ETC"
-printf 'nameserver %s\nsearch svc.internal\noptions timeout:1 attempts:2 ndots:1\n' "$SRV_ADDR" >"$NS_ETC/resolv.conf"
-printf 'hosts: files dns\n' >"$NS_ETC/nsswitch.conf"
-printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$NS_ETC/hosts"
-
-check "veth pair with $SRV_ADDR and $PEER_ADDR up inside $NS" eval '
-	ip -n "$NS" link set lo up &&
-	ip -n "$NS" link add vA type veth peer name vB &&
-	ip -n "$NS" addr add "$SRV_ADDR/24" dev vA &&
-	ip -n "$NS" addr add "$PEER_ADDR/24" dev vB &&
-	ip -n "$NS" link set vA up &&
-	ip -n "$NS" link set vB up'
+check "$NS_ETC and a veth pair with $SRV_ADDR and $PEER_ADDR up inside $NS" netns_host "$NS" \
+	"$SRV_ADDR" "$PEER_ADDR" "$(printf 'nameserver %s\nsearch svc.internal\noptions timeout:1 attempts:2 ndots:1\n' "$SRV_ADDR")"
 check "namespace sees its own resolv.conf" eval 'nsx grep -qx "nameserver $SRV_ADDR" /etc/resolv.conf'
 check "namespace has no default route (answers can only come from svcdns)" eval '[ -z "$(ip -n "$NS" route show default)" ]'
 

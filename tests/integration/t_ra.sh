@@ -137,17 +137,8 @@ if ! ip netns add "$NS" 2>"$WORK/netns.err"; then
 	ok 1 "ip netns add $NS"; sed 's/^/#   /' "$WORK/netns.err"; exit 1
 fi
 on_exit teardown_ns
-mkdir -p "$NS_ETC"
-printf 'nameserver %s\nnameserver %s\nsearch svc.internal\noptions timeout:1 attempts:1 ndots:1\n' \
-	"$SRV_ADDR" "$SECOND_ADDR" >"$NS_ETC/resolv.conf"
-printf 'hosts: files dns\n' >"$NS_ETC/nsswitch.conf"
-printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$NS_ETC/hosts"
-check "veth pair with $SRV_ADDR and $SECOND_ADDR inside $NS" eval '
-	ip -n "$NS" link set lo up &&
-	ip -n "$NS" link add vA type veth peer name vB &&
-	ip -n "$NS" addr add "$SRV_ADDR/24" dev vA &&
-	ip -n "$NS" addr add "$SECOND_ADDR/24" dev vB &&
-	ip -n "$NS" link set vA up && ip -n "$NS" link set vB up'
+check "$NS_ETC and a veth pair with $SRV_ADDR and $SECOND_ADDR inside $NS" netns_host "$NS" \
+	"$SRV_ADDR" "$SECOND_ADDR" "$(printf 'nameserver %s\nnameserver %s\nsearch svc.internal\noptions timeout:1 attempts:1 ndots:1\n' "$SRV_ADDR" "$SECOND_ADDR")"
 check "namespace has no default route (no query can leave it)" eval '[ -z "$(ip -n "$NS" route show default)" ]'
 check "namespace sees its own resolv.conf with svcdns first" eval \
 	'[ "$(ip netns exec "$NS" awk "/^nameserver/ {print \$2}" /etc/resolv.conf | paste -sd" " -)" = "$SRV_ADDR $SECOND_ADDR" ]'

@@ -117,7 +117,7 @@ check: test
 # unit and integration tests once, without the 30-second soak and the fuzz targets.
 quick: test-deps
 	@$(MAKE) --no-print-directory release-all
-	@SVCDNS_QUICK=1 tests/run-tests.sh build/release
+	@SVCDNS_QUICK=1 TEST_JOBS=3 tests/run-tests.sh build/release
 
 unit: quick
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# alone-test: it measures CPU time per packet, which other tests running beside it would skew
 # t_rrl_flood.sh -- response rate limiting under a spoofed flood from more client
 # addresses than the RRL table holds (100000 entries, server/dns_guard.c).
 #

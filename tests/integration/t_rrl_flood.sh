@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# alone-test: it measures CPU time per packet, which other tests running beside it would skew
 # t_rrl_flood.sh -- response rate limiting under a spoofed flood from more client
 # addresses than the RRL table holds (100000 entries, server/dns_guard.c).
+# alone-test: it measures CPU time per packet, which other tests running beside it would skew
 #
 # tests/tools/udpflood sends one A query from each of 210,000 distinct spoofed sources in
 # 127.1.0.0-127.4.52.255 (every 127.x.y.z is local) through a raw socket; with
-# rrl-ipv4-prefix: 32 each source is its own RRL entry. rrl-rate: 1 makes an entry live
-# (not yet refilled, so not sweepable) for 1 s. After 50,000 sources measured below the
+# rrl-ipv4-prefix: 32 each source is its own RRL entry. rrl-rate: 1 keeps an entry live
+# (not yet refilled) for 1 s: a table that dropped only refilled entries would have to
+# search in vain for room at every new source. After 50,000 sources measured below the
 # limit (whose entries are then left to refill), 160,000 more run at FLOOD_PPS (200,000/s,
 # about two thirds of what the server reads below the limit here) without a pause, so that
 # the last 50,000 arrive while the table is full of live entries: the state a real spoofed

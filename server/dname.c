@@ -168,3 +168,34 @@ int dname_skip(const uint8_t *pkt, size_t pktlen, size_t *off)
 	*off = pos;
 	return 0;
 }
+
+size_t dname_read(const uint8_t *pkt, size_t pktlen, size_t *off, uint8_t out[DNAME_MAX_WIRE])
+{
+	size_t pos = *off, n = 0, end = 0;
+	for (int hops = 0;;) {
+		if (pos >= pktlen)
+			return 0;
+		uint8_t len = pkt[pos];
+		if ((len & 0xc0) == 0xc0) {
+			if (pos + 2 > pktlen)
+				return 0;
+			size_t target = (size_t)(len & 0x3f) << 8 | pkt[pos + 1];
+			/* Only backwards, and a bounded number of times: no loop can trap us. */
+			if (target >= pos || ++hops > DNAME_MAX_WIRE / 2)
+				return 0;
+			if (!end)
+				end = pos + 2;
+			pos = target;
+			continue;
+		}
+		if (len > DNAME_MAX_LABEL || n + len + 1 > DNAME_MAX_WIRE || pos + len + 1 > pktlen)
+			return 0;
+		memcpy(out + n, pkt + pos, len + 1u);
+		n += len + 1u;
+		pos += len + 1u;
+		if (len == 0)
+			break;
+	}
+	*off = end ? end : pos;
+	return n;
+}

@@ -33,5 +33,8 @@ size_t dname_read_question(const uint8_t *pkt, size_t pktlen, size_t *off,
 			   uint8_t out[DNAME_MAX_WIRE]);
 /* Skips a possibly compressed name at pkt[*off]; returns 0 or -1 when malformed. */
 int dname_skip(const uint8_t *pkt, size_t pktlen, size_t *off);
+/* Reads a possibly compressed name at pkt[*off] into out, letter case kept, and steps
+ * past it; returns the name length, or 0 when malformed (pointers go backwards only). */
+size_t dname_read(const uint8_t *pkt, size_t pktlen, size_t *off, uint8_t out[DNAME_MAX_WIRE]);
 
 #endif

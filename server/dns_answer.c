@@ -190,8 +190,10 @@ static int answer_ns_name(struct responder *r, struct answer *a, uint16_t qtype)
 	const struct config *cfg = r->cfg;
 	if (cfg->ns.addr_count == 0)
 		return 0;
-	if (qtype == TYPE_A || qtype == TYPE_AAAA)
-		add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name, qtype, cfg->ttl);
+	/* ITEM_NS_ADDRS of type 0 is every address: ANY sees what A and AAAA would. */
+	if (qtype == TYPE_A || qtype == TYPE_AAAA || qtype == TYPE_ANY)
+		add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name,
+			 qtype == TYPE_ANY ? 0 : qtype, cfg->ttl);
 	return 1;
 }
 
@@ -273,6 +275,88 @@ static int find_zone(const struct responder *r, const uint8_t *name, size_t len,
 		m->zone = NULL;  /* a parent zone's data does not reach into our domain */
 	m->rel_len = off >= 0 ? (size_t)off : 0;
 	return m->zone || m->service_domain;
+}
+
+static int same_name(const uint8_t *a, const uint8_t *b)
+{
+	size_t len = dname_length(a);
+	return len == dname_length(b) && memcmp(a, b, len) == 0;
+}
+
+/* Where the target name starts in the rdata of the types that name one (RFC 1035
+ * 3.3.9, 3.3.11; RFC 2782), or -1. */
+static int target_offset(uint16_t type)
+{
+	switch (type) {
+	case TYPE_NS:
+		return 0;
+	case TYPE_MX:
+		return 2;
+	case TYPE_SRV:
+		return 6;
+	default:
+		return -1;
+	}
+}
+
+/* The A and AAAA we hold for one target: static records, the NS name's configured
+ * addresses, or a registered instance. */
+static void add_target(struct responder *r, struct answer *a, const uint8_t *name, size_t len)
+{
+	struct zone_match m;
+	if (!find_zone(r, name, len, &m))
+		return;
+	const struct zone_node *node = m.zone ? zone_find_node(m.zone, name, len) : NULL;
+	const uint16_t types[] = { TYPE_A, TYPE_AAAA };
+	for (size_t i = 0; node && i < sizeof types / sizeof types[0]; i++) {
+		const struct rrset *set = node_find_rrset(node, types[i]);
+		struct answer_item *it = set ? add_item(a, SECTION_ADDITIONAL, ITEM_STATIC,
+							 node->name, set->type, set->ttl) : NULL;
+		if (it)
+			it->rrset = set;
+	}
+	if (!m.service_domain)
+		return;
+	const struct config *cfg = r->cfg;
+	if (same_name(name, cfg->ns.name)) {
+		if (cfg->ns.addr_count)
+			add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
+		return;
+	}
+	struct instance *inst = m.rel_len ? registry_find_instance(r->reg, name, m.rel_len) : NULL;
+	struct answer_item *it;
+	if (inst && instance_live(inst, r->now_ms) &&
+	    (it = add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCES, name,
+			   inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
+			   responder_instance_ttl(r, inst)))) {
+		it->single = inst;
+		it->instances = &it->single;
+		it->instance_count = 1;
+	}
+}
+
+/* Additional section processing (RFC 1035 3.3.9, 3.3.11; RFC 2782): the addresses
+ * of the targets of a static NS, MX or SRV RRset, each target once. */
+static void add_target_addresses(struct responder *r, struct answer *a, const struct rrset *set)
+{
+	int skip = target_offset(set->type);
+	const uint8_t *p = set->rdata;
+	for (uint16_t i = 0; skip >= 0 && i < set->count; i++) {
+		size_t rdlen = wire_read_u16(p), off = (size_t)skip;
+		const uint8_t *rdata = p + 2;
+		p += 2 + rdlen;
+		if (a->target_count == ANSWER_MAX_TARGETS)
+			return;
+		uint8_t *name = a->target_names[a->target_count];
+		size_t len = dname_read_question(rdata, rdlen, &off, name);
+		int seen = len == 0;
+		for (int t = 0; t < a->target_count && !seen; t++)
+			seen = same_name(a->target_names[t], name);
+		if (seen)
+			continue;
+		a->target_count++;
+		add_target(r, a, name, len);
+	}
 }
 
 /* Reads an in-addr.arpa or ip6.arpa name into an address; returns the family or 0. */
@@ -365,6 +449,18 @@ static const uint8_t *cname_target(struct answer *a, int step, const struct rrse
 	return out;
 }
 
+/* Whether a CNAME target is the query name or an earlier step of the chain. */
+static int chain_visited(const struct answer *a, const struct dns_query *q, int step,
+			 const uint8_t *name)
+{
+	if (same_name(name, q->qname))
+		return 1;
+	for (int i = 0; i < step; i++)
+		if (same_name(name, a->chain_names[i]))
+			return 1;
+	return 0;
+}
+
 void dns_answer_init(struct answer *a, uint8_t rcode)
 {
 	memset(a->item_count, 0, sizeof a->item_count);
@@ -373,6 +469,9 @@ void dns_answer_init(struct answer *a, uint8_t rcode)
 	a->outside_zones = 0;
 	a->header_only = 0;
 	a->truncated = 0;
+	a->ede = EDE_NONE;
+	a->tsig_error = 0;
+	a->target_count = 0;
 }
 
 void dns_answer_collect(struct responder *r, const struct dns_query *q, struct answer *a)
@@ -388,6 +487,7 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 				return;
 			if (step == 0) {
 				a->rcode = RCODE_REFUSED;
+				a->ede = EDE_NOT_AUTHORITATIVE;
 				a->outside_zones = 1;  /* the front may forward it instead */
 			}
 			return;  /* a CNAME out of our zones ends here; the client follows it */
@@ -408,13 +508,15 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 			if (!set && q->qtype != TYPE_CNAME)
 				cname = node_find_rrset(node, TYPE_CNAME);
 		}
-		if (set)
+		if (set) {
 			add_static_rrset(a, SECTION_ANSWER, name, set);
+			add_target_addresses(r, a, set);
+		}
 		if (cname && a->item_count[SECTION_ANSWER] == answered) {
 			add_static_rrset(a, SECTION_ANSWER, name, cname);
 			name = cname_target(a, step, cname);
-			if (!name)
-				return;
+			if (!name || chain_visited(a, q, step, name))
+				return;  /* a loop: each of its CNAMEs is in the answer once */
 			len = dname_length(name);
 			continue;
 		}

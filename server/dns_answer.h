@@ -32,10 +32,12 @@ struct answer_item {
 	size_t emit_limit;            /* ITEM_INSTANCES: at most this many records (answer-limit) */
 	size_t emitted;               /* ITEM_INSTANCES: records that fit */
 	const struct answer_item *srv_item; /* ITEM_INSTANCE_ADDRS */
+	struct instance *single;      /* ITEM_INSTANCES of one instance outside scratch */
 };
 
 #define ANSWER_MAX_ITEMS 12
 #define ANSWER_MAX_CHAIN 8   /* CNAMEs followed within our zones */
+#define ANSWER_MAX_TARGETS 8 /* NS, MX and SRV targets given addresses in additional */
 
 struct answer {
 	uint8_t rcode;                /* the full rcode: BADVERS (16) goes partly into OPT */
@@ -43,9 +45,13 @@ struct answer {
 	int outside_zones;            /* the name is in none of our zones: one to forward */
 	int header_only;              /* no readable question: the reply is the header alone */
 	int truncated;                /* set TC whatever fits (RRL slip) */
+	int ede;                      /* an Extended DNS Error for the OPT, or EDE_NONE */
+	uint16_t tsig_error;          /* nonzero: answer with an unsigned TSIG carrying it */
 	struct answer_item items[SECTION_COUNT][ANSWER_MAX_ITEMS];
 	int item_count[SECTION_COUNT];
 	uint8_t chain_names[ANSWER_MAX_CHAIN][DNAME_MAX_WIRE]; /* CNAME targets, lowercase */
+	uint8_t target_names[ANSWER_MAX_TARGETS][DNAME_MAX_WIRE]; /* NS/MX/SRV targets, lowercase */
+	int target_count;
 };
 
 /* An empty answer with this rcode. */

@@ -58,6 +58,47 @@ static int record_fits(struct wire_writer *w, struct wire_mark m)
 	return 0;
 }
 
+/* RFC 2181 5: an address that two instances share goes into an RRset once. */
+static int address_written(struct instance *const *written, size_t count,
+			   const struct instance *inst)
+{
+	if (!inst->shares_address)
+		return 0;
+	for (size_t i = 0; i < count; i++)
+		if (memcmp(written[i]->addr, inst->addr, sizeof inst->addr) == 0)
+			return 1;
+	return 0;
+}
+
+/* A partial Fisher-Yates shuffle: each record written is a fresh random pick, so
+ * whatever fits before truncation or the answer limit is a random subset.  The
+ * instances written end up first, in it->instances[0 .. it->emitted). */
+static int put_instances(struct responder *r, struct wire_writer *w, struct answer_item *it,
+			 uint16_t *records)
+{
+	size_t limit = it->emit_limit ? it->emit_limit : it->instance_count;
+	size_t left = it->instance_count;  /* duplicates move past the end of this */
+	int is_address = it->type == TYPE_A || it->type == TYPE_AAAA;
+	for (size_t i = 0; i < limit && i < left;) {
+		size_t j = i + (size_t)(responder_random(r) % (left - i));
+		struct instance *pick = it->instances[j];
+		it->instances[j] = it->instances[i];
+		it->instances[i] = pick;
+		if (is_address && address_written(it->instances, i, pick)) {
+			it->instances[i] = it->instances[--left];
+			it->instances[left] = pick;
+			continue;
+		}
+		struct wire_mark m = wire_mark(w);
+		put_instance_record(r, w, it->owner, it->type, it->ttl, pick);
+		if (!record_fits(w, m))
+			return -1;
+		it->emitted = ++i;
+		(*records)++;
+	}
+	return 0;
+}
+
 static int put_item(struct responder *r, struct wire_writer *w, struct answer_item *it,
 		    uint16_t *records)
 {
@@ -79,26 +120,8 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		}
 		return 0;
 	}
-	case ITEM_INSTANCES: {
-		size_t count = it->instance_count;
-		if (it->emit_limit && it->emit_limit < count)
-			count = it->emit_limit;
-		/* A partial Fisher-Yates shuffle: each record written is a fresh random pick,
-		 * so whatever fits before truncation or the answer limit is a random subset. */
-		for (size_t i = 0; i < count; i++) {
-			size_t j = i + (size_t)(responder_random(r) % (it->instance_count - i));
-			struct instance *tmp = it->instances[i];
-			it->instances[i] = it->instances[j];
-			it->instances[j] = tmp;
-			m = wire_mark(w);
-			put_instance_record(r, w, it->owner, it->type, it->ttl, it->instances[i]);
-			if (!record_fits(w, m))
-				return -1;
-			it->emitted = i + 1;
-			(*records)++;
-		}
-		return 0;
-	}
+	case ITEM_INSTANCES:
+		return put_instances(r, w, it, records);
 	case ITEM_PTR:
 		for (size_t i = 0; i < it->instance_count; i++) {
 			uint8_t target[DNAME_MAX_WIRE];
@@ -188,6 +211,28 @@ static uint16_t response_flags(const struct responder *r, const struct dns_query
 	return flags;
 }
 
+/* What closes every answer: OPT for an EDNS query, then an error TSIG. */
+static size_t trailer_size(const struct dns_query *q, const struct answer *a)
+{
+	return (q->has_edns ? wire_opt_size(a->ede) : 0) +
+	       (a->tsig_error ? wire_tsig_error_size(&q->tsig) : 0);
+}
+
+static uint16_t put_trailer(struct responder *r, struct wire_writer *w, const struct dns_query *q,
+			    const struct answer *a)
+{
+	uint16_t records = 0;
+	if (q->has_edns) {
+		wire_put_opt(w, (uint16_t)r->cfg->max_udp_payload, a->rcode, q->edns_do, a->ede);
+		records++;
+	}
+	if (a->tsig_error) {
+		wire_put_tsig_error(w, &q->tsig, a->tsig_error);
+		records++;
+	}
+	return records;
+}
+
 size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct answer *a,
 			 uint8_t *out, size_t limit)
 {
@@ -195,13 +240,15 @@ size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct 
 	uint16_t counts[SECTION_COUNT] = { 0, 0, 0 };
 	int truncated = a->truncated;
 
-	if (a->header_only) {
-		wire_put_header(out, q->id, response_flags(r, q, a, 0), 0, 0, 0, 0);
-		return DNS_HEADER_SIZE;
-	}
-	/* Room for OPT is kept back so that truncation never drops it. */
-	wire_init(&w, out, limit - (q->has_edns ? DNS_OPT_SIZE : 0));
+	/* Room for the trailer is kept back so that truncation never drops it. */
+	wire_init(&w, out, limit - trailer_size(q, a));
 	w.len = DNS_HEADER_SIZE;
+	if (a->header_only) {
+		w.limit = limit;
+		uint16_t trailer = put_trailer(r, &w, q, a);
+		wire_put_header(out, q->id, response_flags(r, q, a, 0), 0, 0, 0, trailer);
+		return w.len;
+	}
 	wire_put_bytes(&w, q->packet + DNS_HEADER_SIZE, q->question_end - DNS_HEADER_SIZE);
 	wire_learn_name(&w, DNS_HEADER_SIZE);
 
@@ -215,10 +262,8 @@ size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct 
 		}
 	}
 	w.limit = limit;
-	if (q->has_edns)
-		wire_put_opt(&w, (uint16_t)r->cfg->max_udp_payload, a->rcode, 0);
+	uint16_t trailer = put_trailer(r, &w, q, a);
 	wire_put_header(out, q->id, response_flags(r, q, a, truncated), 1, counts[SECTION_ANSWER],
-			counts[SECTION_AUTHORITY],
-			(uint16_t)(counts[SECTION_ADDITIONAL] + (q->has_edns ? 1 : 0)));
+			counts[SECTION_AUTHORITY], (uint16_t)(counts[SECTION_ADDITIONAL] + trailer));
 	return w.len;
 }

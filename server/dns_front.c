@@ -55,6 +55,7 @@ enum front_verdict dns_front_query(struct dns_front *f, const struct sockaddr *p
 				/* We have no answer of our own to cut down: an empty one. */
 				forward = 0;
 				a.rcode = RCODE_NOERROR;
+				a.ede = EDE_NONE;
 				a.outside_zones = 0;
 			}
 		}
@@ -70,6 +71,7 @@ size_t dns_front_unforwarded(struct dns_front *f, struct front_result *res, uint
 {
 	struct answer a;
 	dns_answer_init(&a, RCODE_REFUSED);
+	a.ede = EDE_NOT_AUTHORITATIVE;
 	res->verdict = FRONT_SEND;
 	return res->len = dns_query_encode(f->responder, &res->query, &a, 0, out, out_cap);
 }

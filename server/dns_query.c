@@ -54,30 +54,119 @@ void responder_free(struct responder *r)
 	r->scratch_capacity = 0;
 }
 
-/* Walks the additional section for an OPT record (RFC 6891); at most one is allowed. */
-static enum query_parse parse_additional(struct dns_query *q, size_t off, uint16_t count)
+/* Steps over count records (answer and authority sections); -1 when one runs past the end. */
+static int skip_records(const uint8_t *p, size_t len, size_t *off, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++) {
+		if (dname_skip(p, len, off) < 0 || *off + 10 > len)
+			return -1;
+		size_t end = *off + 10 + wire_read_u16(p + *off + 8);
+		if (end > len)
+			return -1;
+		*off = end;
+	}
+	return 0;
+}
+
+/* RFC 6891 6.1.2: the options, each a code, a length and that many bytes, fill the
+ * RDATA exactly. */
+static int options_well_formed(const uint8_t *rdata, uint16_t rdlen)
+{
+	struct wire_reader rd;
+	wire_reader_init(&rd, rdata, rdlen);
+	while (wire_left(&rd) > 0) {
+		wire_get_u16(&rd);
+		wire_get_bytes(&rd, wire_get_u16(&rd));
+	}
+	return !rd.error;
+}
+
+static int parse_opt(struct dns_query *q, size_t owner, size_t fields)
+{
+	const uint8_t *p = q->packet;
+	if (q->has_edns || p[owner] != 0 ||
+	    !options_well_formed(p + fields + 10, wire_read_u16(p + fields + 8)))
+		return -1;
+	q->has_edns = 1;
+	q->edns_udp_size = wire_read_u16(p + fields + 2);
+	q->edns_version = p[fields + 5];
+	q->edns_do = (wire_read_u16(p + fields + 6) & EDNS_FLAG_DO) != 0;
+	return 0;
+}
+
+/* RFC 8945 4.2: class ANY, TTL 0, and an RDATA whose fields fill it exactly. */
+static int parse_tsig(struct dns_query *q, size_t owner, size_t fields)
+{
+	const uint8_t *p = q->packet;
+	struct dns_tsig *t = &q->tsig;
+	size_t rdata = fields + 10, end = rdata + wire_read_u16(p + fields + 8);
+	if (wire_read_u16(p + fields + 2) != CLASS_ANY || wire_read_u32(p + fields + 4) != 0)
+		return -1;
+	t->key_len = dname_read(p, end, &owner, t->key);
+	t->algorithm_len = dname_read(p, end, &rdata, t->algorithm);
+	if (t->key_len == 0 || t->algorithm_len == 0)
+		return -1;
+	struct wire_reader rd;
+	wire_reader_init(&rd, p + rdata, end - rdata);
+	uint64_t time_high = wire_get_u16(&rd);
+	t->time_signed = time_high << 32 | wire_get_u32(&rd);
+	t->fudge = wire_get_u16(&rd);
+	wire_get_bytes(&rd, wire_get_u16(&rd));   /* the MAC */
+	t->original_id = wire_get_u16(&rd);
+	wire_get_u16(&rd);                          /* error */
+	wire_get_bytes(&rd, wire_get_u16(&rd));   /* other data */
+	return rd.error || wire_left(&rd) != 0 ? -1 : 0;
+}
+
+/* Walks the additional section for OPT (RFC 6891: at most one) and TSIG (RFC 8945:
+ * only as the last record); -1 when either, or any record, is malformed. */
+static int parse_additional(struct dns_query *q, size_t off, uint16_t count)
 {
 	const uint8_t *p = q->packet;
 	for (uint16_t i = 0; i < count; i++) {
 		size_t owner = off;
 		if (dname_skip(p, q->packet_len, &off) < 0 || off + 10 > q->packet_len)
-			return QUERY_FORMERR;
+			return -1;
 		uint16_t type = wire_read_u16(p + off);
-		uint16_t rdlen = wire_read_u16(p + off + 8);
-		if (off + 10 + rdlen > q->packet_len)
-			return QUERY_FORMERR;
-		if (type == TYPE_OPT) {
-			if (q->has_edns || p[owner] != 0)
-				return QUERY_FORMERR;
-			q->has_edns = 1;
-			q->edns_udp_size = wire_read_u16(p + off + 2);
-			q->edns_version = p[off + 5];
+		size_t end = off + 10 + wire_read_u16(p + off + 8);
+		if (end > q->packet_len)
+			return -1;
+		if (type == TYPE_OPT && parse_opt(q, owner, off) < 0)
+			return -1;
+		if (type == TYPE_TSIG) {
+			if (i + 1 != count || parse_tsig(q, owner, off) < 0)
+				return -1;
+			q->has_tsig = 1;
 		}
-		off += 10 + rdlen;
+		off = end;
 	}
-	return QUERY_OK;
+	return 0;
 }
 
+/* Reads the one question; 0, or -1 when it is not there. */
+static int parse_question(struct dns_query *q, size_t *off)
+{
+	q->qname_len = dname_read_question(q->packet, q->packet_len, off, q->qname);
+	if (q->qname_len == 0 || *off + 4 > q->packet_len)
+		return -1;
+	q->qtype = wire_read_u16(q->packet + *off);
+	q->qclass = wire_read_u16(q->packet + *off + 2);
+	*off += 4;
+	q->question_end = *off;
+	return 0;
+}
+
+/* Steps over questions we do not answer (QDCOUNT other than 1). */
+static int skip_questions(const struct dns_query *q, size_t *off, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++)
+		if (dname_skip(q->packet, q->packet_len, off) < 0 || (*off += 4) > q->packet_len)
+			return -1;
+	return 0;
+}
+
+/* Every section is read, even of a query we refuse, so that an OPT is found and
+ * echoed in the error answer too (RFC 6891 6.1.1). */
 enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *p, size_t len,
 				 enum dns_transport transport)
 {
@@ -88,26 +177,30 @@ enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *p, size_t l
 	q->flags = 0;
 	q->question_end = 0;
 	q->has_edns = 0;
+	q->edns_do = 0;
+	q->has_tsig = 0;
 	if (len < DNS_HEADER_SIZE)
 		return QUERY_DROP;
 	q->id = wire_read_u16(p);
 	q->flags = wire_read_u16(p + 2);
 	if (q->flags & DNS_FLAG_QR)
 		return QUERY_DROP;  /* a response: answering it could start a loop */
+	uint16_t qdcount = wire_read_u16(p + DNS_OFF_QDCOUNT);
+	unsigned other_records = (unsigned)wire_read_u16(p + DNS_OFF_ANCOUNT) +
+				 wire_read_u16(p + DNS_OFF_NSCOUNT);
+	size_t off = DNS_HEADER_SIZE;
+	int readable = (qdcount == 1 ? parse_question(q, &off) : skip_questions(q, &off, qdcount)) == 0 &&
+		       skip_records(p, len, &off, other_records) == 0 &&
+		       parse_additional(q, off, wire_read_u16(p + DNS_OFF_ARCOUNT)) == 0;
+	if (!readable) {
+		q->has_edns = 0;  /* an OPT we could not read is not echoed */
+		q->has_tsig = 0;
+	}
 	if (DNS_OPCODE(q->flags) != 0)
 		return QUERY_NOTIMP;
-	if (wire_read_u16(p + DNS_OFF_QDCOUNT) != 1)
+	if (q->question_end == 0)
 		return QUERY_FORMERR_BARE;
-	size_t off = DNS_HEADER_SIZE;
-	q->qname_len = dname_read_question(p, len, &off, q->qname);
-	if (q->qname_len == 0 || off + 4 > len)
-		return QUERY_FORMERR_BARE;
-	q->qtype = wire_read_u16(p + off);
-	q->qclass = wire_read_u16(p + off + 2);
-	q->question_end = off + 4;
-	if (wire_read_u16(p + DNS_OFF_ANCOUNT) != 0 || wire_read_u16(p + DNS_OFF_NSCOUNT) != 0)
-		return QUERY_FORMERR;
-	return parse_additional(q, q->question_end, wire_read_u16(p + DNS_OFF_ARCOUNT));
+	return readable && other_records == 0 ? QUERY_OK : QUERY_FORMERR;
 }
 
 size_t dns_query_size_limit(const struct config *cfg, const struct dns_query *q)
@@ -120,20 +213,22 @@ size_t dns_query_size_limit(const struct config *cfg, const struct dns_query *q)
 	return limit < cfg->max_udp_payload ? limit : cfg->max_udp_payload;
 }
 
+/* The types that are never a question (RFC 6895 3.1): OPT, and the meta-types TKEY and
+ * TSIG that live only in the additional section.  Every other type, MAILA, MAILB and
+ * unassigned ones included, is one we answer as holding no data of. */
 static int is_meta_type(uint16_t type)
 {
-	return type == TYPE_OPT || (type >= 128 && type <= 254 && type != TYPE_IXFR && type != TYPE_AXFR);
+	return type == TYPE_OPT || type == TYPE_TKEY || type == TYPE_TSIG;
 }
 
-void dns_query_answer_malformed(struct dns_query *q, enum query_parse parsed, struct answer *a)
+void dns_query_answer_malformed(const struct dns_query *q, enum query_parse parsed, struct answer *a)
 {
 	if (log_enabled(LOG_DEBUG))
 		log_debug("dns: malformed query (%s), %zu bytes",
 			  parsed == QUERY_NOTIMP ? "NOTIMP" : "FORMERR", q->packet_len);
 	dns_answer_init(a, parsed == QUERY_NOTIMP ? RCODE_NOTIMP : RCODE_FORMERR);
-	/* Without a readable question the reply is the header alone. */
+	/* Without a readable question the reply is the header (and OPT) alone. */
 	a->header_only = parsed != QUERY_FORMERR;
-	q->has_edns = 0;  /* an OPT we could not read is not echoed */
 }
 
 void dns_query_answer(struct responder *r, const struct dns_query *q, int refused,
@@ -141,16 +236,22 @@ void dns_query_answer(struct responder *r, const struct dns_query *q, int refuse
 {
 	r->metrics.queries[q->transport == DNS_TCP][metrics_qtype(q->qtype)]++;
 	dns_answer_init(a, RCODE_NOERROR);
-	if (refused)
+	if (refused) {
 		a->rcode = RCODE_REFUSED;
-	else if (q->has_edns && q->edns_version != 0)
+		a->ede = EDE_PROHIBITED;
+	} else if (q->has_edns && q->edns_version != 0) {
 		a->rcode = RCODE_BADVERS;
-	else if (is_meta_type(q->qtype))
+	} else if (q->has_tsig) {
+		/* No TSIG key is configured, so every key is unknown (RFC 8945 5.2.2). */
+		a->rcode = RCODE_NOTAUTH;
+		a->tsig_error = TSIG_BADKEY;
+	} else if (is_meta_type(q->qtype)) {
 		a->rcode = RCODE_FORMERR;
-	else if (q->qclass != CLASS_IN || q->qtype == TYPE_AXFR || q->qtype == TYPE_IXFR)
+	} else if (q->qclass != CLASS_IN || q->qtype == TYPE_AXFR || q->qtype == TYPE_IXFR) {
 		a->rcode = RCODE_REFUSED;
-	else
+	} else {
 		dns_answer_collect(r, q, a);
+	}
 }
 
 size_t dns_query_encode(struct responder *r, const struct dns_query *q, struct answer *a,

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "dname.h"
+#include "dns_wire.h"
 #include "metrics.h"
 #include "registry.h"
 #include "zones.h"
@@ -38,9 +39,12 @@ struct dns_query {
 	size_t qname_len;
 	size_t question_end;            /* offset just past the question */
 	uint16_t qtype, qclass;
-	int has_edns;
+	int has_edns;                   /* a well-formed OPT: every answer carries ours */
 	uint8_t edns_version;
 	uint16_t edns_udp_size;
+	int edns_do;                    /* DO, copied into the answer (RFC 3225 3) */
+	int has_tsig;                   /* a well-formed TSIG, the last additional record */
+	struct dns_tsig tsig;
 	enum dns_transport transport;
 };
 
@@ -48,7 +52,7 @@ struct dns_query {
 enum query_parse {
 	QUERY_OK,
 	QUERY_DROP,           /* too short for a header, or a response (QR=1) */
-	QUERY_FORMERR_BARE,   /* no readable question: FORMERR with the header alone */
+	QUERY_FORMERR_BARE,   /* no readable question: FORMERR with the header (and OPT) alone */
 	QUERY_FORMERR,        /* a readable question, broken elsewhere */
 	QUERY_NOTIMP,         /* an opcode other than QUERY */
 };
@@ -71,7 +75,7 @@ enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *packet, siz
 void dns_query_answer(struct responder *r, const struct dns_query *q, int refused,
 		      struct answer *a);
 /* Sets a to the answer a malformed query gets (parse result other than OK and DROP). */
-void dns_query_answer_malformed(struct dns_query *q, enum query_parse parsed, struct answer *a);
+void dns_query_answer_malformed(const struct dns_query *q, enum query_parse parsed, struct answer *a);
 /* Encodes a into out within the client's size (and out_cap), counts its rcode and TC,
  * and returns its length.  slip: header and question only, TC set (RRL). */
 size_t dns_query_encode(struct responder *r, const struct dns_query *q, struct answer *a,

@@ -212,14 +212,51 @@ void wire_end_rr(struct wire_writer *w, size_t rdlength_offset)
 	w->buf[rdlength_offset + 1] = (uint8_t)rdlen;
 }
 
-void wire_put_opt(struct wire_writer *w, uint16_t udp_size, unsigned rcode, int do_bit)
+void wire_put_opt(struct wire_writer *w, uint16_t udp_size, unsigned rcode, int do_bit, int ede)
 {
 	wire_put_bytes(w, "", 1);      /* the root owner */
 	wire_put_u16(w, TYPE_OPT);
 	wire_put_u16(w, udp_size);
 	/* TTL field: extended rcode, version 0, then the flags with DO on top. */
-	wire_put_u32(w, (uint32_t)(rcode >> 4) << 24 | (do_bit ? 0x8000u : 0));
-	wire_put_u16(w, 0);            /* no options */
+	wire_put_u32(w, (uint32_t)(rcode >> 4) << 24 | (do_bit ? EDNS_FLAG_DO : 0));
+	if (ede == EDE_NONE) {
+		wire_put_u16(w, 0);    /* no options */
+		return;
+	}
+	wire_put_u16(w, DNS_EDE_SIZE);
+	wire_put_u16(w, EDNS_OPTION_EDE);
+	wire_put_u16(w, 2);            /* the info code alone, no extra text */
+	wire_put_u16(w, (uint16_t)ede);
+}
+
+size_t wire_opt_size(int ede)
+{
+	return DNS_OPT_SIZE + (ede == EDE_NONE ? 0 : DNS_EDE_SIZE);
+}
+
+void wire_put_tsig_error(struct wire_writer *w, const struct dns_tsig *t, uint16_t error)
+{
+	/* RFC 8945 4.2: neither name is compressed. */
+	wire_put_bytes(w, t->key, t->key_len);
+	wire_put_u16(w, TYPE_TSIG);
+	wire_put_u16(w, CLASS_ANY);
+	wire_put_u32(w, 0);
+	size_t rdlength_offset = w->len;
+	wire_put_u16(w, 0);
+	wire_put_bytes(w, t->algorithm, t->algorithm_len);
+	wire_put_u16(w, (uint16_t)(t->time_signed >> 32));
+	wire_put_u32(w, (uint32_t)t->time_signed);
+	wire_put_u16(w, t->fudge);
+	wire_put_u16(w, 0);            /* MAC size: an error about the key is never signed */
+	wire_put_u16(w, t->original_id);
+	wire_put_u16(w, error);
+	wire_put_u16(w, 0);            /* no other data */
+	wire_end_rr(w, rdlength_offset);
+}
+
+size_t wire_tsig_error_size(const struct dns_tsig *t)
+{
+	return t->key_len + 10 + t->algorithm_len + 16;
 }
 
 void wire_put_header(uint8_t *buf, uint16_t id, uint16_t flags, uint16_t qdcount,

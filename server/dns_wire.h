@@ -9,9 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dname.h"
+
 #define DNS_HEADER_SIZE 12
 #define WIRE_DICT_MAX 64   /* names a message can point back to */
 #define DNS_OPT_SIZE 11    /* an OPT record with no options */
+#define DNS_EDE_SIZE 6     /* an Extended DNS Error option without text (RFC 8914) */
 
 /* Offsets of the header's fields (RFC 1035 4.1.1). */
 enum {
@@ -32,13 +35,33 @@ enum {
 
 enum {
 	TYPE_A = 1, TYPE_NS = 2, TYPE_CNAME = 5, TYPE_SOA = 6, TYPE_PTR = 12, TYPE_MX = 15,
-	TYPE_TXT = 16, TYPE_AAAA = 28, TYPE_SRV = 33, TYPE_OPT = 41, TYPE_IXFR = 251,
-	TYPE_AXFR = 252, TYPE_ANY = 255,
+	TYPE_TXT = 16, TYPE_AAAA = 28, TYPE_SRV = 33, TYPE_OPT = 41, TYPE_TKEY = 249,
+	TYPE_TSIG = 250, TYPE_IXFR = 251, TYPE_AXFR = 252, TYPE_ANY = 255,
 };
 enum { CLASS_IN = 1, CLASS_ANY = 255 };
 enum {
 	RCODE_NOERROR = 0, RCODE_FORMERR = 1, RCODE_SERVFAIL = 2, RCODE_NXDOMAIN = 3,
-	RCODE_NOTIMP = 4, RCODE_REFUSED = 5, RCODE_BADVERS = 16,
+	RCODE_NOTIMP = 4, RCODE_REFUSED = 5, RCODE_NOTAUTH = 9, RCODE_BADVERS = 16,
+};
+/* TSIG errors (RFC 8945 5.2), carried in the TSIG record of a NOTAUTH answer. */
+enum { TSIG_BADSIG = 16, TSIG_BADKEY = 17, TSIG_BADTIME = 18 };
+/* Extended DNS Error codes we send (RFC 8914 4); EDE_NONE sends no option. */
+enum {
+	EDE_NONE = -1, EDE_PROHIBITED = 18, EDE_NOT_AUTHORITATIVE = 20,
+	EDE_NO_REACHABLE_AUTHORITY = 22,
+};
+enum { EDNS_OPTION_EDE = 15 };
+#define EDNS_FLAG_DO 0x8000   /* in the OPT record's TTL field (RFC 3225) */
+
+/* A query's TSIG record (RFC 8945 4.2): what an answer to it repeats. */
+struct dns_tsig {
+	uint8_t key[DNAME_MAX_WIRE];       /* the key's name as sent */
+	size_t key_len;
+	uint8_t algorithm[DNAME_MAX_WIRE]; /* the algorithm's name as sent */
+	size_t algorithm_len;
+	uint64_t time_signed;     /* 48 bits, seconds since the epoch */
+	uint16_t fudge;
+	uint16_t original_id;
 };
 
 /* Big-endian fields at a known-good position (the caller checked the length). */
@@ -115,9 +138,17 @@ void wire_learn_name(struct wire_writer *w, size_t offset);
 size_t wire_begin_rr(struct wire_writer *w, const uint8_t *owner, uint16_t type, uint32_t ttl);
 /* Fills in the RDLENGTH once the rdata is written. */
 void wire_end_rr(struct wire_writer *w, size_t rdlength_offset);
-/* Writes an OPT record with no options (RFC 6891 6.1.2): our UDP size, the rcode's upper
- * eight bits, version 0, and the DO bit when do_bit is set (RFC 3225 3). */
-void wire_put_opt(struct wire_writer *w, uint16_t udp_size, unsigned rcode, int do_bit);
+/* Writes an OPT record (RFC 6891 6.1.2): our UDP size, the rcode's upper eight bits,
+ * version 0, the DO bit when do_bit is set (RFC 3225 3), and an Extended DNS Error
+ * option unless ede is EDE_NONE. */
+void wire_put_opt(struct wire_writer *w, uint16_t udp_size, unsigned rcode, int do_bit, int ede);
+/* The bytes wire_put_opt writes. */
+size_t wire_opt_size(int ede);
+/* Writes the unsigned TSIG record of an error answer (RFC 8945 5.3.2): MAC size 0 and
+ * the given TSIG error, the rest as the query sent it. */
+void wire_put_tsig_error(struct wire_writer *w, const struct dns_tsig *t, uint16_t error);
+/* The bytes wire_put_tsig_error writes. */
+size_t wire_tsig_error_size(const struct dns_tsig *t);
 /* Writes the 12-byte header at buf[0] (the writer's position does not move). */
 void wire_put_header(uint8_t *buf, uint16_t id, uint16_t flags, uint16_t qdcount,
 		     uint16_t ancount, uint16_t nscount, uint16_t arcount);

@@ -43,6 +43,7 @@ struct forward_query {
 	uint16_t client_flags;
 	size_t client_limit;                /* the largest answer the client takes */
 	int client_has_edns;
+	int client_do;                      /* DO, for an OPT of our own (RFC 3225 3) */
 	size_t name_end;                    /* offset just past the question name */
 	int udp_fd;                         /* the current UDP attempt's socket, or -1 */
 	struct event *udp_readable;         /* on udp_fd */
@@ -229,7 +230,8 @@ static size_t short_reply(const struct forward_query *fq, uint16_t flags, uint8_
 	w.len = DNS_HEADER_SIZE;
 	wire_put_bytes(&w, fq->query + DNS_HEADER_SIZE, fq->name_end + 4 - DNS_HEADER_SIZE);
 	if (fq->client_has_edns)
-		wire_put_opt(&w, (uint16_t)fq->fwd->cfg->max_udp_payload, 0, 0);
+		wire_put_opt(&w, (uint16_t)fq->fwd->cfg->max_udp_payload, 0, fq->client_do,
+			     DNS_RCODE(flags) == RCODE_SERVFAIL ? EDE_NO_REACHABLE_AUTHORITY : EDE_NONE);
 	return w.len;
 }
 
@@ -455,6 +457,7 @@ int forwarder_start(struct forwarder *fwd, const struct forward_client *client,
 	fq->client_flags = q->flags;
 	fq->name_end = q->question_end - 4;
 	fq->client_has_edns = q->has_edns;
+	fq->client_do = q->edns_do;
 	fq->client_limit = dns_query_size_limit(fwd->cfg, q);
 	if (!(fq->deadline = evtimer_new(fwd->base, on_deadline, fq))) {
 		query_release(fq);

@@ -106,9 +106,11 @@ static int link_address(struct registry *reg, struct instance *inst)
 	if (first) {
 		inst->next_same_address = first->next_same_address;
 		first->next_same_address = inst;
+		first->shares_address = inst->shares_address = true;
 		return 0;
 	}
 	inst->next_same_address = NULL;
+	inst->shares_address = false;
 	return htable_insert(&reg->addresses, &inst->address_node, &inst->family, ADDRESS_KEY_LEN);
 }
 
@@ -130,6 +132,10 @@ static void unlink_address(struct registry *reg, struct instance *inst)
 			prev->next_same_address = inst->next_same_address;
 	}
 	inst->next_same_address = NULL;
+	inst->shares_address = false;
+	struct instance *left = registry_find_address(reg, inst->family, inst->addr);
+	if (left && !left->next_same_address)
+		left->shares_address = false;  /* alone at its address again */
 }
 
 /* Every change of the table is a new version of the zone. */

@@ -50,6 +50,7 @@ struct instance {
 	uint16_t owner_key;       /* 1 + index in config keys of the registering key; 0: none */
 	uint8_t proto;            /* enum instance_proto */
 	bool is_static;
+	bool shares_address;      /* another instance has the same address (RFC 2181 5 dedup) */
 	uint8_t family;           /* AF_INET or AF_INET6; with addr, the address index's key */
 	uint8_t addr[16];         /* 4 or 16 bytes, network order; the rest zero */
 	struct hnode node;        /* in registry.instances, keyed by wire_key */

@@ -221,6 +221,7 @@ serve --forward "$SILENT" --forward "$DEAD"
 timed fq www.example.test A
 is "$(status_of "$OUT")" "SERVFAIL" "no upstream answers: SERVFAIL"
 is "$(flags_of "$OUT")" "qr rd ra" "SERVFAIL carries RA"
+like "$OUT" "EDE: 22 \(No Reachable Authority\)" "SERVFAIL carries Extended DNS Error 22 (RFC 8914)"
 check "SERVFAIL after the silent upstream's timeout ($WAITED <= ${ELAPSED} ms < $((2 * TIMEOUT_MS)))" \
 	test "$ELAPSED" -ge "$WAITED" -a "$ELAPSED" -lt $((2 * TIMEOUT_MS))
 is "$(metric svcdns_forward_servfail_total)" "1" "metrics: one forwarded query ended in SERVFAIL"

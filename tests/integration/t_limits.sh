@@ -19,6 +19,7 @@ is "$(qs db-1.db.svc.internal A)" "10.0.0.5" "allowed client is answered"
 # allow-query: a source outside the list gets REFUSED, over UDP and TCP.
 out=$(dig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +time=2 +tries=1 +norec db.svc.internal A)
 like "$out" "status: REFUSED" "a client outside allow-query: REFUSED over UDP"
+like "$out" "EDE: 18 \(Prohibited\)" "... with Extended DNS Error 18 (RFC 8914)"
 out=$(dig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +tcp +time=2 +tries=1 +norec db.svc.internal A)
 like "$out" "status: REFUSED" "a client outside allow-query: REFUSED over TCP"
 is "$(qs db-1.db.svc.internal A)" "10.0.0.5" "the allowed client still gets answers"

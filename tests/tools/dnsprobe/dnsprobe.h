@@ -27,6 +27,7 @@ struct options {
 	long expect_closed;             /* holdconns: closed-at-once count to insist on; -1: any */
 	const char *hex;                /* send: the datagram, as hex digits */
 	double timeout;                 /* send: seconds to wait for an answer */
+	int describe;                   /* send: also print the reply's flags, counts, OPT, TSIG */
 };
 
 #define IDLE_TOO_EARLY 0.5  /* closing sooner than this is not an idle timeout */

@@ -12,7 +12,7 @@
  *   dnsprobe slowtcp   --server A --port P --name NAME
  *   dnsprobe idle      --server A --port P --expect-close-within S
  *   dnsprobe holdconns --server A --port P --count K --hold S [--expect-closed N]
- *   dnsprobe send      --server A --port P --hex BYTES [--timeout S]
+ *   dnsprobe send      --server A --port P --hex BYTES [--timeout S] [--describe]
  *
  * Messages are built by hand rather than with ldns: broken packets cannot be
  * expressed as ldns_pkt objects, and one small encoder for both keeps them alike.
@@ -38,7 +38,8 @@ static const char usage_text[] =
 	"  slowtcp   --name NAME                       one query, one byte at a time\n"
 	"  idle      --expect-close-within S           the server closes a silent connection\n"
 	"  holdconns --count K --hold S [--expect-closed N]  hold K connections open\n"
-	"  send      --hex BYTES [--timeout S]         one datagram; prints the rcode or 'no answer'\n";
+	"  send      --hex BYTES [--timeout S]         one datagram; prints the rcode or 'no answer'\n"
+	"            [--describe]                      and a line of flags, counts, OPT and TSIG\n";
 
 static int usage(const char *problem)
 {
@@ -83,7 +84,7 @@ static int set_server(struct options *o, const char *text, double port)
 int main(int argc, char **argv)
 {
 	enum { OPT_SERVER = 256, OPT_PORT, OPT_SEED, OPT_COUNT, OPT_NAME, OPT_HOLD, OPT_CLOSE_WITHIN,
-	       OPT_EXPECT_CLOSED, OPT_HEX, OPT_TIMEOUT };
+	       OPT_EXPECT_CLOSED, OPT_HEX, OPT_TIMEOUT, OPT_DESCRIBE };
 	static const struct option long_options[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "port", required_argument, NULL, OPT_PORT },
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
 		{ "expect-closed", required_argument, NULL, OPT_EXPECT_CLOSED },
 		{ "hex", required_argument, NULL, OPT_HEX },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "describe", no_argument, NULL, OPT_DESCRIBE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct options o = { .name = "svc.internal", .count = 1, .hold = 1, .close_within = 0,
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
 			o.expect_closed = (long)v;
 			break;
 		case OPT_HEX: o.hex = optarg; break;
+		case OPT_DESCRIBE: o.describe = 1; break;
 		case OPT_TIMEOUT:
 			if (parse_number(optarg, 0.01, 60, &o.timeout) < 0)
 				return usage("--timeout: seconds, 0.01 to 60");

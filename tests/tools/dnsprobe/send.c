@@ -36,6 +36,83 @@ static long parse_hex(const char *text, uint8_t *out, size_t cap)
 	return high < 0 ? (long)len : -1;
 }
 
+/* Steps over a possibly compressed name; 0, or -1 when it runs past len. */
+static int skip_name(const uint8_t *msg, size_t len, size_t *off)
+{
+	while (*off < len) {
+		uint8_t label = msg[*off];
+		if ((label & 0xc0) == 0xc0) {
+			*off += 2;
+			return *off <= len ? 0 : -1;
+		}
+		*off += label + 1u;
+		if (label == 0)
+			return *off <= len ? 0 : -1;
+	}
+	return -1;
+}
+
+/* What the additional section says: the OPT's DO flag and EDE code, the TSIG's error. */
+static void describe_additional(const uint8_t *msg, size_t len, size_t off, unsigned count)
+{
+	int opt = 0, do_bit = 0, ede = -1, tsig_error = -1, mac_size = -1;
+	for (unsigned i = 0; i < count; i++) {
+		if (skip_name(msg, len, &off) < 0 || off + 10 > len)
+			break;
+		uint16_t type = get_u16(msg + off), rdlen = get_u16(msg + off + 8);
+		size_t rdata = off + 10, end = rdata + rdlen;
+		if (end > len)
+			break;
+		if (type == TYPE_OPT) {
+			opt = 1;
+			do_bit = (get_u16(msg + off + 6) & 0x8000) != 0;
+			for (size_t o = rdata; o + 4 <= end; o += 4 + get_u16(msg + o + 2))
+				if (get_u16(msg + o) == 15 && get_u16(msg + o + 2) >= 2 && o + 6 <= end)
+					ede = get_u16(msg + o + 4);
+		} else if (type == 250 && skip_name(msg, end, &rdata) == 0 && rdata + 10 <= end) {
+			mac_size = get_u16(msg + rdata + 8);
+			if (rdata + 16 + (size_t)mac_size <= end)
+				tsig_error = get_u16(msg + rdata + 12 + mac_size);
+		}
+		off = end;
+	}
+	printf(" opt=%s do=%d", opt ? "yes" : "no", do_bit);
+	if (ede >= 0)
+		printf(" ede=%d", ede);
+	if (tsig_error >= 0)
+		printf(" tsig-error=%d mac-size=%d", tsig_error, mac_size);
+}
+
+/* One line: the flags set, the four counts, then describe_additional's fields. */
+static void describe_reply(const uint8_t *msg, size_t len)
+{
+	static const struct { uint16_t bit; const char *name; } flags[] = {
+		{ 0x8000, "qr" }, { 0x0400, "aa" }, { 0x0200, "tc" }, { 0x0100, "rd" },
+		{ 0x0080, "ra" }, { 0x0020, "ad" }, { 0x0010, "cd" },
+	};
+	uint16_t f = get_u16(msg + 2), counts[4];
+	printf("reply: flags=");
+	const char *sep = "";
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (f & flags[i].bit) {
+			printf("%s%s", sep, flags[i].name);
+			sep = ",";
+		}
+	for (int i = 0; i < 4; i++)
+		counts[i] = get_u16(msg + 4 + 2 * i);
+	printf(" qd=%u an=%u ns=%u ar=%u", counts[0], counts[1], counts[2], counts[3]);
+	size_t off = DNS_HEADER_SIZE;
+	int ok = 1;
+	for (unsigned i = 0; i < counts[0] && ok; i++)
+		ok = skip_name(msg, len, &off) == 0 && (off += 4) <= len;
+	for (unsigned i = 0; i < (unsigned)counts[1] + counts[2] && ok; i++)
+		ok = skip_name(msg, len, &off) == 0 && off + 10 <= len &&
+		     (off += 10 + get_u16(msg + off + 8)) <= len;
+	if (ok)
+		describe_additional(msg, len, off, counts[3]);
+	printf("\n");
+}
+
 int cmd_send(const struct options *o)
 {
 	uint8_t packet[4096], reply[DNS_MESSAGE_MAX];
@@ -81,5 +158,7 @@ int cmd_send(const struct options *o)
 		return EXIT_FAIL;
 	}
 	printf("send: rcode %s\n", rcode_name(reply[3] & 0xf));
+	if (o->describe)
+		describe_reply(reply, (size_t)n);
 	return EXIT_PASS;
 }

@@ -69,6 +69,7 @@ static void setup(void)
 	add("web", "w1", "10.0.0.1", 0, "a=b");
 	add("web", "w2", "fd00::2", 2000, NULL);
 	add("web", "w3", "10.0.0.3", 500, NULL);
+	add("web", "w4", "10.0.0.3", 0, NULL);  /* an address two instances share */
 	for (int i = 0; i < 70; i++) {
 		char name[16], addr[32];
 		snprintf(name, sizeof name, "b%d", i);
@@ -83,7 +84,9 @@ static void setup(void)
 		if (f) {
 			fputs("$ORIGIN example.test.\n@ IN SOA ns admin 1 3600 600 86400 60\n@ IN NS ns\n"
 			      "ns IN A 192.0.2.1\nwww IN CNAME web\nweb IN A 192.0.2.2\n"
-			      "alias IN CNAME web.svc.internal.\nloop IN CNAME loop\nt IN TXT \"x\"\n", f);
+			      "alias IN CNAME web.svc.internal.\nloop IN CNAME loop\nt IN TXT \"x\"\n"
+			      "la IN CNAME lb\nlb IN CNAME la\n@ IN MX 10 web\n@ IN MX 20 w1.web.svc.internal.\n"
+			      "_x._tcp IN SRV 0 0 80 ns\n", f);
 			fclose(f);
 		}
 		zones_load_dir(&zones, dir, cfg.domain, err);

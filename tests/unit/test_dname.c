@@ -56,5 +56,20 @@ int main(void)
 	const uint8_t loop[] = "\1a\xc0\x00";
 	off = 0;
 	ok(dname_skip(loop, 4, &off) == 0 && off == 4, "skip stops at a pointer without following it");
+
+	/* dname_read: pointers followed backwards only, case kept, *off past the pointer. */
+	const uint8_t msg[] = "\3Key\0\1x\xc0\x00";
+	off = 5;
+	is_int((long)dname_read(msg, 9, &off, wire), 7, "compressed name read whole");
+	ok(memcmp(wire, "\1x\3Key", 7) == 0 && off == 9, "letter case kept, offset past the pointer");
+	off = 2;
+	is_int((long)dname_read(loop, 4, &off, wire), 0, "a pointer to itself refused");
+	const uint8_t forward[] = "\xc0\x02\1a\0";
+	off = 0;
+	is_int((long)dname_read(forward, 5, &off, wire), 0, "a pointer forwards refused");
+	const uint8_t chain[] = "\1a\0\xc0\x00\xc0\x03";
+	off = 5;
+	is_int((long)dname_read(chain, 7, &off, wire), 3, "a chain of backward pointers followed");
+	ok(off == 7, "... and the offset is past the first pointer");
 	return done_testing();
 }

@@ -53,7 +53,7 @@ void config_defaults(struct config *cfg)
 	cidr_list_add_texts(&cfg->rate_limit_exempt, loopback, 2);
 	cfg->max_instances_per_service = 100000;
 	cfg->max_instances = 2000000;
-	cfg->max_line_length = 1024;
+	cfg->max_line_length = 4096;  /* above the longest valid REGISTER (64 fields, 1,024 bytes of TXT) */
 	cfg->rate_limit = 1000;
 	cfg->rate_burst = 2000;
 	cfg->forward_timeout_ms = 1500;

@@ -1,6 +1,7 @@
 /* acl.c -- address lists in CIDR notation: parse and match client sources. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,32 @@ int cidr_list_add(struct cidr_list *list, const struct cidr *c)
 	list->items = grown;
 	list->items[list->count++] = *c;
 	return 0;
+}
+
+int cidr_has_host_bits(const struct cidr *c)
+{
+	int bytes = c->family == AF_INET ? 4 : 16;
+	for (int i = 0; i < bytes; i++) {
+		int keep = c->prefix - i * 8;  /* bits of this byte inside the prefix */
+		uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+		if (c->addr[i] & (uint8_t)~mask)
+			return 1;
+	}
+	return 0;
+}
+
+void cidr_format(const struct cidr *c, char *out, size_t size)
+{
+	uint8_t net[16] = { 0 };
+	char text[INET6_ADDRSTRLEN];
+	int bytes = c->family == AF_INET ? 4 : 16;
+	for (int i = 0; i < bytes; i++) {
+		int keep = c->prefix - i * 8;
+		uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+		net[i] = c->addr[i] & mask;
+	}
+	inet_ntop(c->family, net, text, sizeof text);
+	snprintf(out, size, "%s/%d", text, c->prefix);
 }
 
 int cidr_list_add_texts(struct cidr_list *list, const char *const *texts, size_t count)

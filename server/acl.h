@@ -21,6 +21,10 @@ struct cidr_list {
 int cidr_parse(const char *text, struct cidr *out);
 /* Appends a parsed entry; returns 0 or -1 when out of memory. */
 int cidr_list_add(struct cidr_list *list, const struct cidr *c);
+/* True when bits below the prefix are set (10.0.0.1/8): almost always a typo. */
+int cidr_has_host_bits(const struct cidr *c);
+/* Writes the network the prefix means, host bits cleared: "10.0.0.0/8". */
+void cidr_format(const struct cidr *c, char *out, size_t size);
 /* Appends every entry of a comma-free list of texts; returns 0 or -1 on a bad entry. */
 int cidr_list_add_texts(struct cidr_list *list, const char *const *texts, size_t count);
 void cidr_list_free(struct cidr_list *list);

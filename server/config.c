@@ -3,6 +3,7 @@
  * The YAML file is read by config_file.c (scalar keys) and config_lists.c
  * (services and keys); the command line by main.c. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,13 +53,24 @@ void config_defaults(struct config *cfg)
 	cidr_list_add_texts(&cfg->rate_limit_exempt, loopback, 2);
 	cfg->max_instances_per_service = 100000;
 	cfg->max_instances = 2000000;
-	cfg->max_line_length = 1024;
+	cfg->max_line_length = 4096;  /* above the longest valid REGISTER (64 fields, 1,024 bytes of TXT) */
 	cfg->rate_limit = 1000;
 	cfg->rate_burst = 2000;
 	cfg->forward_timeout_ms = 1500;
 	config_parse_listen("127.0.0.1:8054", &cfg->http[0], err);
 	cfg->http_count = 1;
 	cfg->bare_names = 1;
+}
+
+int config_check_zones_dir(const char *dir, char err[CONFIG_ERROR_MAX])
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		snprintf(err, CONFIG_ERROR_MAX, "'%s': cannot open zones directory: %s", dir, strerror(errno));
+		return -1;
+	}
+	closedir(d);
+	return 0;
 }
 
 int config_parse_upstream(const char *text, struct listen_addr *out, char err[CONFIG_ERROR_MAX])

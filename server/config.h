@@ -49,6 +49,7 @@ struct config {
 	uint32_t ttl;                     /* answer TTL of service records */
 	uint16_t max_udp_payload;         /* largest UDP answer we send (EDNS) */
 	char zones_dir[PATH_MAX];
+	int zones_dir_explicit;           /* set by the file or --zones: it must exist */
 	enum log_level log_level;
 	struct {
 		uint8_t name[DNAME_MAX_WIRE];        /* NS of the service domain, SOA MNAME */
@@ -91,6 +92,7 @@ struct config {
 	struct listen_addr http[CONFIG_MAX_LISTEN];
 	int http_count;
 	int bare_names;                   /* answer single-label names from the service domain */
+	int log_queries;                  /* one log line per DNS query (log-queries, --log-queries) */
 	uint32_t answer_limit;            /* most A/AAAA records per answer; 0: all */
 	struct answer_limit_override {
 		char service[DNAME_MAX_LABEL + 1];
@@ -116,6 +118,8 @@ uint32_t config_answer_limit(const struct config *cfg, const uint8_t *service_la
 int config_find_key(const struct config *cfg, const char *name);
 /* Parses "ADDR:PORT" or "[V6]:PORT" into a listen address; returns 0 or -1 with err. */
 int config_parse_listen(const char *text, struct listen_addr *out, char err[CONFIG_ERROR_MAX]);
+/* Fails with a reason when dir cannot be opened as a directory. */
+int config_check_zones_dir(const char *dir, char err[CONFIG_ERROR_MAX]);
 /* Derives the settings that depend on others (NS name, hostmaster); call once all are set. */
 void config_finish(struct config *cfg);
 /* Frees what the config owns. */

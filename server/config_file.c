@@ -80,6 +80,11 @@ static int add_cidr(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *a
 		return -1;
 	if (cidr_parse(text, &c) < 0)
 		return cfg_fail(y, v, key, "'%s' is not an address or ADDR/PREFIX", text);
+	if (cidr_has_host_bits(&c)) {
+		char network[64];
+		cidr_format(&c, network, sizeof network);
+		return cfg_fail(y, v, key, "'%s' has host bits set: did you mean %s?", text, network);
+	}
 	if (cidr_list_add(arg, &c) < 0)
 		return cfg_fail(y, v, key, "out of memory");
 	return 0;
@@ -213,6 +218,10 @@ static int set_bare_names(struct yaml_ctx *y, void *t, const char *k, yaml_node_
 {
 	return set_bool(y, v, k, &((struct config *)t)->bare_names);
 }
+static int set_log_queries(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
+{
+	return set_bool(y, v, k, &((struct config *)t)->log_queries);
+}
 static int set_answer_limit(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
 	return cfg_set_u32(y, k, v, &((struct config *)t)->answer_limit, 0, 65535);
@@ -228,7 +237,12 @@ static int set_answer_limits(struct yaml_ctx *y, void *target, const char *key, 
 		yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
 		yaml_node_t *vn = yaml_document_get_node(y->doc, p->value);
 		struct answer_limit_override o;
-		if (cfg_get_label(y, kn, key, o.service) < 0 || cfg_set_u32(y, o.service, vn, &o.limit, 0, 65535) < 0)
+		char item_key[CFG_KEY_MAX];
+		if (cfg_get_label(y, kn, key, o.service) < 0)
+			return -1;
+		cfg_key_path(item_key, key, o.service);
+		if (cfg_check_duplicate(y, v, p, item_key) < 0 ||
+		    cfg_set_u32(y, item_key, vn, &o.limit, 0, 65535) < 0)
 			return -1;
 		struct answer_limit_override *grown =
 			realloc(cfg->answer_limits, (cfg->answer_limit_count + 1) * sizeof *grown);
@@ -240,10 +254,17 @@ static int set_answer_limits(struct yaml_ctx *y, void *target, const char *key, 
 	return 0;
 }
 
+/* A zones directory that is written down must exist: a typo never serves nothing. */
 static int set_zones(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
 {
 	struct config *cfg = target;
-	return cfg_set_path(y, key, v, cfg->zones_dir, sizeof cfg->zones_dir);
+	char reason[CONFIG_ERROR_MAX];
+	if (cfg_set_path(y, key, v, cfg->zones_dir, sizeof cfg->zones_dir) < 0)
+		return -1;
+	if (config_check_zones_dir(cfg->zones_dir, reason) < 0)
+		return cfg_fail(y, v, key, "%s", reason);
+	cfg->zones_dir_explicit = 1;
+	return 0;
 }
 
 static int set_log_level(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
@@ -386,6 +407,7 @@ static const struct key_rule top_rules[] = {
 	{ "forward-timeout", set_forward_timeout },
 	{ "http", set_http },
 	{ "bare-names", set_bare_names },
+	{ "log-queries", set_log_queries },
 	{ "answer-limit", set_answer_limit },
 	{ "answer-limits", set_answer_limits },
 	{ "allow-query", set_allow_query },
@@ -404,7 +426,7 @@ int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR
 	int rc = -1;
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		snprintf(err, CONFIG_ERROR_MAX, "%s:0: config: cannot open: %s", path, strerror(errno));
+		snprintf(err, CONFIG_ERROR_MAX, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	yaml_parser_initialize(&parser);
@@ -417,11 +439,14 @@ int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR
 	}
 	snprintf(cfg->source, sizeof cfg->source, "%s", path);
 	struct yaml_ctx y = { .path = path, .doc = &doc, .err = err };
+	const char *slash = strrchr(path, '/');
+	if (slash)
+		snprintf(y.dir, sizeof y.dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	if (!root)
 		rc = 0;  /* an empty file keeps every default */
 	else
-		rc = cfg_apply_mapping(&y, root, "config", top_rules, cfg);
+		rc = cfg_apply_mapping(&y, root, "", top_rules, cfg);
 	if (rc == 0 && cfg->ttl_min > cfg->ttl_max) {
 		snprintf(err, CONFIG_ERROR_MAX, "%s:1: ttl-min: %u is above ttl-max %u", path,
 			 cfg->ttl_min, cfg->ttl_max);

@@ -170,9 +170,9 @@ static int key_secret(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v
 /* A secret kept apart from the config must not be readable by others. */
 static int key_secret_file(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
-	const char *path;
+	char path[PATH_MAX];
 	char buf[300];
-	if (cfg_get_string(y, v, k, &path) < 0)
+	if (cfg_set_path(y, k, v, path, sizeof path) < 0)
 		return -1;
 	FILE *f = fopen(path, "r");
 	if (!f)

@@ -1,7 +1,8 @@
 /* config_yaml.h -- walking a libyaml document against key tables (private to config*.c).
  *
- * Every setter gets the node of its value; every error is written as
- * "FILE:LINE: KEY: REASON" through cfg_fail(). */
+ * Every setter gets the node of its value and the full path of its key ("soa.minimum",
+ * "services[0].address"); every error is written as "FILE:LINE: KEY: REASON" through
+ * cfg_fail(). */
 #ifndef SVCDNS_CONFIG_YAML_H
 #define SVCDNS_CONFIG_YAML_H
 
@@ -9,8 +10,11 @@
 
 #include "config.h"
 
+#define CFG_KEY_MAX 160   /* a full key path: "services[12].txt[3]" */
+
 struct yaml_ctx {
 	const char *path;
+	char dir[PATH_MAX];       /* the file's directory: relative paths resolve against it */
 	yaml_document_t *doc;
 	char *err;
 };
@@ -32,7 +36,8 @@ int cfg_get_uint(struct yaml_ctx *y, yaml_node_t *node, const char *key,
 	     unsigned long min, unsigned long max, unsigned long *out);
 int cfg_set_u32(struct yaml_ctx *y, const char *key, yaml_node_t *value, uint32_t *field,
 	    unsigned long min, unsigned long max);
-/* A file or directory path into a buffer of size bytes. */
+/* A file or directory path into a buffer of size bytes; a relative one is taken
+ * relative to the config file's directory. */
 int cfg_set_path(struct yaml_ctx *y, const char *key, yaml_node_t *value, char *field, size_t size);
 /* A domain name of LDH labels, into lowercase wire form. */
 int cfg_get_name(struct yaml_ctx *y, yaml_node_t *node, const char *key, uint8_t wire[DNAME_MAX_WIRE]);
@@ -42,7 +47,11 @@ int cfg_parse_ip(const char *text, int *family, uint8_t addr[16]);
 /* Calls fn for a scalar, or for every item of a sequence of scalars. */
 int cfg_for_each_item(struct yaml_ctx *y, yaml_node_t *value, const char *key,
 		  int (*fn)(struct yaml_ctx *, yaml_node_t *, const char *, void *), void *arg);
-/* Walks a mapping against a key table; unknown keys are errors. */
+/* "prefix.name", or "name" for an empty prefix. */
+void cfg_key_path(char out[CFG_KEY_MAX], const char *prefix, const char *name);
+/* Fails when the pair's key was already written earlier in the mapping. */
+int cfg_check_duplicate(struct yaml_ctx *y, yaml_node_t *map, yaml_node_pair_t *pair, const char *key);
+/* Walks a mapping against a key table; unknown and duplicate keys are errors. */
 int cfg_apply_mapping(struct yaml_ctx *y, yaml_node_t *map, const char *where,
 		  const struct key_rule *rules, void *target);
 

@@ -179,8 +179,15 @@ static int load_config(struct config *cfg, void *arg, char err[CONFIG_ERROR_MAX]
 		snprintf(err, CONFIG_ERROR_MAX, "--domain: '%s': %s", cli->domain, reason);
 		return -1;
 	}
-	if (cli->zones)
+	if (cli->zones) {
+		char reason[CONFIG_ERROR_MAX];
 		snprintf(cfg->zones_dir, sizeof cfg->zones_dir, "%s", cli->zones);
+		cfg->zones_dir_explicit = 1;
+		if (config_check_zones_dir(cfg->zones_dir, reason) < 0) {
+			snprintf(err, CONFIG_ERROR_MAX, "--zones: %s", reason);
+			return -1;
+		}
+	}
 	if (cli->log_level && log_level_parse(cli->log_level, &cfg->log_level) < 0) {
 		snprintf(err, CONFIG_ERROR_MAX, "--log-level: '%s': use debug, info, warn or error", cli->log_level);
 		return -1;
@@ -206,9 +213,7 @@ int main(int argc, char **argv)
 	log_set_level(cfg.log_level);
 
 	if (cli.check_config) {
-		rc = server_check_config(&cfg) < 0 ? EXIT_USAGE : EXIT_OK;
-		if (rc == EXIT_OK)
-			printf("%s: configuration OK\n", cli.config_file ? cli.config_file : "(defaults)");
+		rc = server_check_config(&cfg, stdout) < 0 ? EXIT_USAGE : EXIT_OK;
 		config_free(&cfg);
 		return rc;
 	}

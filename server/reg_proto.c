@@ -102,8 +102,16 @@ static int parse_options(char **fields, int count, struct instance_spec *spec, u
 		const char *key = fields[i], *value = eq + 1;
 		unsigned long n;
 		if (strcmp(key, "ttl") == 0) {
-			if (parse_number(value, 2147483ul, &n) < 0) {
+			/* ttl=0 is refused like any number out of range, as svcdnsctl --ttl 0 is:
+			 * leaving ttl= out is how a client asks for the default lease. */
+			if (value[0] == 0 || strspn(value, "0123456789") != strlen(value)) {
 				snprintf(reason, sizeof reason, "ttl: '%.20s' is not a number of seconds", value);
+				goto bad;
+			}
+			if (parse_number(value, 2147483ul, &n) < 0 || n == 0) {
+				snprintf(reason, sizeof reason,
+					 "ttl: %.20s is out of range (1..2147483); leave ttl= out for the default lease",
+					 value);
 				goto bad;
 			}
 			*ttl = (unsigned)n;

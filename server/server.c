@@ -3,6 +3,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "clock.h"
 #include "netio.h"
 #include "server.h"
+#include "summary.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -83,11 +85,28 @@ int load_zones(struct zone_set *zones, const struct config *cfg)
 	return 0;
 }
 
-int server_check_config(struct config *cfg)
+static void print_line(void *arg, const char *line)
+{
+	fprintf(arg, "  %s\n", line);
+}
+
+static void log_line(void *arg, const char *line)
+{
+	(void)arg;
+	log_info("%s", line);
+}
+
+int server_check_config(struct config *cfg, FILE *out)
 {
 	struct zone_set zones;
 	if (check_static_names(cfg) < 0 || load_zones(&zones, cfg) < 0)
 		return -1;
+	if (resolve_forwarders(cfg) < 0) {
+		zones_free(&zones);
+		return -1;
+	}
+	fprintf(out, "%s: configuration OK; it would serve:\n", cfg->source[0] ? cfg->source : "(defaults)");
+	config_summary(cfg, &zones, print_line, out);
 	zones_free(&zones);
 	return 0;
 }
@@ -173,8 +192,6 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		log_error("%s", err);
 		return -1;
 	}
-	log_info("loaded %zu zone file(s) from %s and %zu static instance(s)",
-		 srv->zones.zone_count, cfg->zones_dir, cfg->service_count);
 	responder_init(&srv->responder, cfg, &srv->registry, &srv->zones);
 	dns_guard_init(&srv->guard, cfg);
 	dns_front_init(&srv->front, &srv->responder, &srv->guard);
@@ -206,6 +223,7 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		return -1;
 	if (srv->http)
 		registrar_set_listener(&srv->registrar, http_api_on_change, srv->http);
+	config_summary(cfg, &srv->zones, log_line, NULL);
 	return 0;
 }
 

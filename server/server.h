@@ -4,6 +4,7 @@
 
 #include <event2/event.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "dns_front.h"
@@ -59,8 +60,9 @@ void server_free(struct server *srv);
 int check_static_names(const struct config *cfg);
 int load_zones(struct zone_set *zones, const struct config *cfg);
 int resolve_forwarders(struct config *cfg);
-/* Checks a configuration the way server_init would, without opening sockets. */
-int server_check_config(struct config *cfg);
+/* Checks a configuration the way server_init would, without opening sockets, and
+ * prints "FILE: configuration OK" and what it would serve on out. */
+int server_check_config(struct config *cfg, FILE *out);
 
 
 #endif

@@ -8,6 +8,7 @@ ROOT_DIR=$(dirname "$TESTS_DIR")
 SVCDNS_BIN=${SVCDNS_BIN:-$ROOT_DIR/build/release/svcdns}
 SVCDNS_TOOLS=${SVCDNS_TOOLS:-$ROOT_DIR/build/release/tools}
 WORK=$(mktemp -d /tmp/svcdns-test.XXXXXX)
+mkdir "$WORK/none"  # an empty zones directory: `--zones "$WORK/none"` serves no zone file
 TEST_NUM=0
 TEST_FAILED=0
 CLEANUP=()          # commands run on exit, last registered first

@@ -57,4 +57,4 @@ stop_server
 chmod 644 "$WORK/ops.key"
 out=$("$SVCDNS_BIN" --config "$WORK/svcdns.yml" --check-config 2>&1); rc=$?
 is "$rc" "2" "world-readable secret file: exit 2"
-like "$out" "svcdns.yml:[0-9]+: secret-file: .* is readable by group or others" "world-readable secret file: file:line: key: reason"
+like "$out" "svcdns.yml:[0-9]+: keys\\[[0-9]\\]\\.secret-file: .* is readable by group or others" "world-readable secret file: file:line: key: reason"

@@ -40,7 +40,9 @@ is "$(qs u1.user-service.svc.internal TXT | wc -l)" "0" "replaced instance lost 
 is "$(reg 'RENEW user-service u1 ttl=100')" "OK ttl=100" "RENEW grants the ttl"
 like "$(reg 'LIST user-service')" "user-service u1 10.0.0.99 8081 ttl=(99|100)" "LIST shows the remaining lease"
 is "$(reg 'RENEW user-service u1 ttl=999999')" "OK ttl=86400" "ttl clamped to ttl-max"
-is "$(reg 'RENEW user-service u1 ttl=0')" "OK ttl=30" "ttl=0 means the default"
+like "$(reg 'RENEW user-service u1 ttl=0')" "^ERR 400 ttl: 0 is out of range \\(1\\.\\.2147483\\); leave ttl= out for the default lease$" "ttl=0 refused with ERR 400, as svcdnsctl --ttl 0 is"
+like "$(reg 'RENEW user-service u1 ttl=9999999')" "^ERR 400 ttl: 9999999 is out of range" "ttl=9999999: out of range, not 'not a number'"
+is "$(reg 'RENEW user-service u1')" "OK ttl=30" "no ttl= means the default lease"
 is "$(reg 'DEREGISTER user-service u1')" "OK" "DEREGISTER"
 is "$(qs user-service.svc.internal A | wc -l)" "0" "deregistered address gone from A"
 is "$(rcode u1.user-service.svc.internal A)" "NXDOMAIN" "deregistered instance name: NXDOMAIN"
@@ -76,7 +78,7 @@ like "$(reg 'FROB')" "^ERR 400 unknown verb" "400 unknown verb"
 like "$(printf 'PING\x01\xff\xfe junk\n' | reg_tcp)" "^ERR 400 " "400 binary junk"
 like "$(reg 'REGISTER db db-1 10.9.9.9 80')" "^ERR 409 " "409 conflicts with a static instance"
 like "$(reg 'RENEW db db-1')" "^ERR 409 " "409 renewing a static instance"
-long=$(printf 'REGISTER big b 10.0.0.1 80 txt=%0900d' 0)x$(printf '%0200d' 0)
+long=$(printf 'REGISTER big b 10.0.0.1 80 txt=%0900d' 0)x$(printf '%04000d' 0)
 like "$(printf '%s\nPING\n' "$long" | reg_tcp)" $'^ERR 413 line too long[^\n]*\nOK$' "413 over-long line, next line still served"
 # Without a line end in sight the server answers and closes; the client keeps its side
 # open, so only the server's close can end the read.
@@ -84,7 +86,7 @@ unterminated() {
 	/usr/bin/python3 - "$REGPORT" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"A" * 5000)
+s.sendall(b"A" * 6000)
 got = b""
 try:
     while True:
@@ -101,6 +103,14 @@ PY
 }
 like "$(unterminated)" "^ERR 413 [^|]* \\| closed$" "413 unterminated over-long line closes the connection"
 like "$(printf 'LIST\n' | reg_udp)" "OK" "LIST over UDP fits"
+# The documented 1,024 bytes of TXT fit the default line limit: four long strings, and
+# the longest valid line (64 fields: every option at its longest, 55 TXT strings).
+txt255=$(printf 'k%.0s' $(seq 1 255)); txt253=$(printf 'k%.0s' $(seq 1 253))
+is "$(reg "REGISTER txt-full t1 10.0.0.1 80 txt=$txt255 txt=$txt255 txt=$txt255 txt=$txt253")" "OK ttl=30" "1,024 bytes of TXT in 4 strings fit the default line limit"
+label63=$(printf 'a%.0s' $(seq 1 63)); txt17=$(printf 'k%.0s' $(seq 1 17))
+many=$(for _ in $(seq 1 55); do printf ' txt=%s' "$txt17"; done)   # 55 x 18 = 990 bytes of TXT
+is "$(reg "REGISTER $label63 $label63 fd00:1234:5678:9abc:def0:1234:5678:9abc 65535 ttl=2147483 proto=udp priority=65535 weight=65535$many")" "OK ttl=86400" "the longest valid REGISTER fits the default line limit"
+like "$(reg "REGISTER txt-full t3 10.0.0.1 80 txt=$txt255 txt=$txt255 txt=$txt255 txt=$txt255 txt=x")" "^ERR 400 txt: " "over 1,024 bytes of TXT: ERR 400 (the TXT limit), not 413"
 pad=$(printf 'x%.0s' $(seq 1 60))
 for i in $(seq 1 1200); do echo "REGISTER many-udp i$i 10.7.$((i / 250)).$((i % 250)) 80 txt=pad=$pad"; done | reg_tcp >"$WORK/many.out"
 is "$(grep -c '^OK ttl=30' "$WORK/many.out")" "1200" "1200 pipelined REGISTERs from loopback all accepted"

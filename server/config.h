@@ -33,6 +33,32 @@ struct reg_key {
 	size_t pattern_count;
 };
 
+/* TSIG (RFC 8945) algorithms; md5 and sha1 are refused at load. */
+enum tsig_algorithm { TSIG_HMAC_SHA224, TSIG_HMAC_SHA256, TSIG_HMAC_SHA384, TSIG_HMAC_SHA512 };
+
+#define TSIG_SECRET_MAX 256
+
+/* A TSIG key of tsig-keys: transfers and NOTIFY are signed with these. */
+struct tsig_key {
+	char name[DNAME_MAX_TEXT];        /* as configured, for logs and ACLs */
+	uint8_t wire[DNAME_MAX_WIRE];     /* lowercase wire name */
+	enum tsig_algorithm algorithm;
+	uint8_t secret[TSIG_SECRET_MAX];  /* decoded from base64 */
+	size_t secret_len;
+};
+
+/* transfer.allow: a source network that may transfer, with the key it must sign with. */
+struct transfer_acl {
+	struct cidr_list from;            /* one entry per rule */
+	int key;                          /* index in tsig_keys, or -1: unsigned allowed */
+};
+
+/* transfer.notify: a secondary told of each new version. */
+struct notify_target {
+	struct listen_addr to;
+	int key;                          /* index in tsig_keys, or -1: unsigned */
+};
+
 struct ns_address {
 	int family;
 	uint8_t addr[16];
@@ -79,6 +105,16 @@ struct config {
 	struct cidr_list allow_from;      /* registration sources */
 	struct reg_key *keys;             /* owned */
 	size_t key_count;
+
+	/* zone transfers (AXFR/IXFR, NOTIFY) */
+	struct tsig_key *tsig_keys;       /* owned */
+	size_t tsig_key_count;
+	struct transfer_acl *transfer_allow;  /* owned; none: nobody may transfer */
+	size_t transfer_allow_count;
+	struct notify_target *notify;     /* owned */
+	size_t notify_count;
+	uint32_t journal_versions;        /* IXFR history kept in memory */
+	uint64_t journal_bytes;
 	uint32_t max_instances_per_service, max_instances;
 	uint32_t max_line_length;      /* at most CONFIG_LINE_LENGTH_MAX */
 	uint32_t rate_limit, rate_burst;  /* registration requests per second per source */

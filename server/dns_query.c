@@ -111,10 +111,13 @@ static int parse_tsig(struct dns_query *q, size_t owner, size_t fields)
 	uint64_t time_high = wire_get_u16(&rd);
 	t->time_signed = time_high << 32 | wire_get_u32(&rd);
 	t->fudge = wire_get_u16(&rd);
-	wire_get_bytes(&rd, wire_get_u16(&rd));   /* the MAC */
+	t->mac_len = wire_get_u16(&rd);
+	t->mac = wire_get_bytes(&rd, t->mac_len);
 	t->original_id = wire_get_u16(&rd);
-	wire_get_u16(&rd);                          /* error */
-	wire_get_bytes(&rd, wire_get_u16(&rd));   /* other data */
+	t->error = wire_get_u16(&rd);
+	t->other_len = wire_get_u16(&rd);
+	t->other = wire_get_bytes(&rd, t->other_len);
+	t->offset = owner;
 	return rd.error || wire_left(&rd) != 0 ? -1 : 0;
 }
 

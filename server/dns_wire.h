@@ -62,6 +62,12 @@ struct dns_tsig {
 	uint64_t time_signed;     /* 48 bits, seconds since the epoch */
 	uint16_t fudge;
 	uint16_t original_id;
+	uint16_t error;
+	const uint8_t *mac;       /* into the packet, while it is being answered */
+	uint16_t mac_len;
+	const uint8_t *other;
+	uint16_t other_len;
+	size_t offset;            /* where the TSIG record starts: the MAC covers what is before */
 };
 
 /* Big-endian fields at a known-good position (the caller checked the length). */

@@ -138,10 +138,17 @@ static void unlink_address(struct registry *reg, struct instance *inst)
 		left->shares_address = false;  /* alone at its address again */
 }
 
-/* Every change of the table is a new version of the zone. */
-static void changed(struct registry *reg)
+void registry_set_change_hook(struct registry *reg,
+			      void (*fn)(void *arg, const struct instance *inst, int added), void *arg)
 {
-	reg->serial++;
+	reg->on_change = fn;
+	reg->on_change_arg = arg;
+}
+
+static void changed(struct registry *reg, const struct instance *inst, int added)
+{
+	if (reg->on_change)
+		reg->on_change(reg->on_change_arg, inst, added);
 }
 
 static size_t make_label(uint8_t *out, const char *text)
@@ -276,13 +283,15 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 	if (inst) {
 		if (inst->is_static && !spec->is_static)
 			return REGISTRY_PUT_CONFLICT;
+		changed(reg, inst, 0);
 		count_instance(reg, inst, -1);
 		unlink_address(reg, inst);
 		int rc = assign(inst, spec);
 		count_instance(reg, inst, +1);
-		if (link_address(reg, inst) < 0 || rc < 0)
+		int linked = link_address(reg, inst);
+		changed(reg, inst, 1);
+		if (linked < 0 || rc < 0)
 			return REGISTRY_PUT_NOMEM;
-		changed(reg);
 		if (out)
 			*out = inst;
 		return REGISTRY_PUT_REPLACED;
@@ -314,7 +323,7 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 		goto fail;
 	}
 	count_instance(reg, inst, +1);
-	changed(reg);
+	changed(reg, inst, 1);
 	if (out)
 		*out = inst;
 	return REGISTRY_PUT_CREATED;
@@ -363,7 +372,7 @@ void registry_foreach(struct registry *reg, void (*fn)(void *arg, struct instanc
 void registry_delete(struct registry *reg, struct instance *inst)
 {
 	struct service *svc = inst->service;
-	changed(reg);
+	changed(reg, inst, 0);
 	count_instance(reg, inst, -1);
 	unlink_address(reg, inst);
 	htable_remove(&reg->instances, &inst->node);

@@ -74,7 +74,11 @@ struct registry {
 	struct pool pool;         /* instances, services and small instance arrays */
 	size_t instance_count;
 	unsigned proto_count[2];  /* live instances per protocol, for _tcp / _udp */
-	uint32_t serial;          /* SOA serial: grows with every change */
+	uint32_t serial;          /* SOA serial, set by the zone's versions (zone_versions.c) */
+	/* Told of every instance's records entering (added 1, after it is in) or leaving
+	 * (added 0, before it goes) the zone: how transfers learn of changes. */
+	void (*on_change)(void *arg, const struct instance *inst, int added);
+	void *on_change_arg;
 };
 
 /* Whether an instance's lease still runs at now_ms; instances without a lease always do. */
@@ -91,6 +95,9 @@ enum registry_put_result {
 };
 
 void registry_init(struct registry *reg, uint32_t initial_serial);
+/* Names the one function told of every change of the zone's records (NULL: none). */
+void registry_set_change_hook(struct registry *reg,
+			      void (*fn)(void *arg, const struct instance *inst, int added), void *arg);
 /* Frees every service and instance. */
 void registry_free(struct registry *reg);
 /* Creates or replaces an instance; on success *out (when given) points at it. */

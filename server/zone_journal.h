@@ -16,6 +16,7 @@
 struct zone_rr {
 	const uint8_t *owner;   /* lowercase wire name */
 	uint16_t type;
+	uint32_t ttl;           /* not kept in the journal: registry records carry the answer TTL */
 	const uint8_t *rdata;
 	uint16_t rdlen;
 };

@@ -12,7 +12,7 @@ static struct zone_rr rr_a(const uint8_t *owner, uint8_t last_octet)
 	static uint8_t addrs[256][4];
 	addrs[last_octet][0] = 10;
 	addrs[last_octet][3] = last_octet;
-	return (struct zone_rr){ owner, 1, addrs[last_octet], 4 };
+	return (struct zone_rr){ owner, 1, 0, addrs[last_octet], 4 };
 }
 
 static void change(struct zone_journal *j, int added, const uint8_t *owner, uint8_t octet)

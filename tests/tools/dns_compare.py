@@ -419,10 +419,12 @@ def rule_bare_names(q, a, b, diffs, ctx):
     for rr in renamed.answer:
         if labels_text(rr.owner).lower() == q.qname.lower():
             rr.owner = [l.encode() for l in fqdn.rstrip(".").split(".")]
-    left = [(k, "as NAME.D: " + v) for k, v in differences(q, renamed, full) if k != "question"]
+    rest = without(diffs, CONTENT)       # what NAME.D cannot explain (OPT, DO) stays as it is
+    left = [(k, "as NAME.D: " + v) for k, v in differences(q, renamed, full)
+            if k != "question" and k not in {r for r, _ in rest}]
     if not renamed.authority and not full.answer and full.rcode == 0:
         left = without(left, {"authority-soa"})
-    return left + without(diffs, CONTENT)
+    return left + rest
 
 
 def rule_ptr_for_instances(q, a, b, diffs, ctx):

@@ -26,9 +26,13 @@ void config_defaults(struct config *cfg)
 	strcpy(cfg->zones_dir, "zones");
 	cfg->log_level = LOG_INFO;
 	cfg->soa.ttl = 5;
-	cfg->soa.refresh = 3600;
-	cfg->soa.retry = 600;
+	/* Secondaries follow NOTIFY within a second; the timers are the fallback, and expire
+	 * keeps them answering through a day of primary outage. */
+	cfg->soa.refresh = 60;
+	cfg->soa.retry = 10;
 	cfg->soa.expire = 86400;
+	cfg->journal_versions = 10000;
+	cfg->journal_bytes = 64ull << 20;
 	cfg->soa.minimum = 5;
 	cfg->tcp_idle_timeout = 10;
 	cfg->tcp_max_connections = 512;
@@ -171,6 +175,7 @@ void config_free(struct config *cfg)
 	cfg->services = NULL;
 	cfg->service_count = 0;
 	config_free_keys(cfg);
+	config_free_transfer(cfg);
 	free(cfg->answer_limits);
 	cfg->answer_limits = NULL;
 	cfg->answer_limit_count = 0;

@@ -48,15 +48,21 @@ struct tsig_key {
 };
 
 /* transfer.allow: a source network that may transfer, with the key it must sign with. */
+struct key_ref {
+	int index;                        /* in tsig_keys, or -1: none */
+	char name[DNAME_MAX_TEXT];        /* as written, until the file is read whole */
+	char where[160];                  /* "FILE:LINE: transfer.allow[0].key", for errors */
+};
+
 struct transfer_acl {
-	struct cidr_list from;            /* one entry per rule */
-	int key;                          /* index in tsig_keys, or -1: unsigned allowed */
+	struct cidr_list from;
+	struct key_ref key;               /* -1: unsigned requests allowed */
 };
 
 /* transfer.notify: a secondary told of each new version. */
 struct notify_target {
 	struct listen_addr to;
-	int key;                          /* index in tsig_keys, or -1: unsigned */
+	struct key_ref key;               /* -1: NOTIFY unsigned */
 };
 
 struct ns_address {
@@ -137,6 +143,8 @@ struct config {
 	size_t answer_limit_count;
 };
 
+/* Looks up the tsig-keys that transfer.allow and transfer.notify name; 0 or -1 with err. */
+int config_resolve_transfer_keys(struct config *cfg, char err[CONFIG_ERROR_MAX]);
 /* Fills in the built-in defaults. */
 void config_defaults(struct config *cfg);
 /* Reads a YAML file over the current settings; on error writes "file:line: key: reason". */

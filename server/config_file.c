@@ -397,6 +397,8 @@ static const struct key_rule top_rules[] = {
 	{ "ttl-max", set_ttl_max },
 	{ "allow-from", set_allow_from },
 	{ "keys", set_keys },
+	{ "tsig-keys", set_tsig_keys },
+	{ "transfer", set_transfer },
 	{ "max-instances-per-service", set_max_per_service },
 	{ "max-instances", set_max_instances },
 	{ "max-line-length", set_max_line },
@@ -447,6 +449,8 @@ int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR
 		rc = 0;  /* an empty file keeps every default */
 	else
 		rc = cfg_apply_mapping(&y, root, "", top_rules, cfg);
+	if (rc == 0)
+		rc = config_resolve_transfer_keys(cfg, err);
 	if (rc == 0 && cfg->ttl_min > cfg->ttl_max) {
 		snprintf(err, CONFIG_ERROR_MAX, "%s:1: ttl-min: %u is above ttl-max %u", path,
 			 cfg->ttl_min, cfg->ttl_max);

@@ -58,6 +58,10 @@ int cfg_apply_mapping(struct yaml_ctx *y, yaml_node_t *map, const char *where,
 /* config_lists.c: the list-valued keys */
 int set_services(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_keys(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+/* config_transfer.c: tsig-keys and transfer */
+int set_tsig_keys(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_transfer(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+void config_free_transfer(struct config *cfg);
 /* config.c */
 void config_free_keys(struct config *cfg);
 

@@ -190,10 +190,10 @@ static int answer_ns_name(struct responder *r, struct answer *a, uint16_t qtype)
 	const struct config *cfg = r->cfg;
 	if (cfg->ns.addr_count == 0)
 		return 0;
-	/* ITEM_NS_ADDRS of type 0 is every address: ANY sees what A and AAAA would. */
-	if (qtype == TYPE_A || qtype == TYPE_AAAA || qtype == TYPE_ANY)
-		add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name,
-			 qtype == TYPE_ANY ? 0 : qtype, cfg->ttl);
+	if (qtype == TYPE_ANY)  /* one RRset (RFC 8482): that of the first address */
+		qtype = cfg->ns.addrs[0].family == AF_INET ? TYPE_A : TYPE_AAAA;
+	if (qtype == TYPE_A || qtype == TYPE_AAAA)
+		add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name, qtype, cfg->ttl);
 	return 1;
 }
 
@@ -528,4 +528,20 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 		}
 		return;
 	}
+}
+
+int dns_answer_transfer_zone(struct responder *r, const struct dns_query *q, struct answer *a)
+{
+	const struct config *cfg = r->cfg;
+	dns_answer_init(a, RCODE_NOERROR);
+	a->authoritative = 1;
+	if (q->qname_len == cfg->domain_len && memcmp(q->qname, cfg->domain, q->qname_len) == 0) {
+		add_item(a, SECTION_ANSWER, ITEM_SOA, cfg->domain, TYPE_SOA, cfg->soa.ttl);
+		return 1;
+	}
+	const struct zone *z = zones_find(r->zones, q->qname, q->qname_len);
+	if (!z || z->is_service_domain || z->apex_len != q->qname_len || !z->soa)
+		return 0;
+	add_static_rrset(a, SECTION_ANSWER, z->apex, z->soa);
+	return 1;
 }

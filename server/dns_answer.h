@@ -58,6 +58,9 @@ struct answer {
 void dns_answer_init(struct answer *a, uint8_t rcode);
 /* Decides the answer to a parsed query. */
 void dns_answer_collect(struct responder *r, const struct dns_query *q, struct answer *a);
+/* Whether q's name is the apex of a zone we transfer (the service domain, a static
+ * zone); fills a with its SOA, the answer to an IXFR over UDP (RFC 1995 2). */
+int dns_answer_transfer_zone(struct responder *r, const struct dns_query *q, struct answer *a);
 /* Writes header, question, the answer's sections and OPT into out within limit bytes. */
 size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct answer *a,
 			 uint8_t *out, size_t limit);

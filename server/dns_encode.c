@@ -8,6 +8,7 @@
 
 #include "dns_answer.h"
 #include "dns_wire.h"
+#include "tsig.h"
 
 /* INSTANCE.SERVICE.D as a wire name. */
 static const uint8_t *instance_fqdn(const struct responder *r, const struct instance *inst,
@@ -215,7 +216,8 @@ static uint16_t response_flags(const struct responder *r, const struct dns_query
 static size_t trailer_size(const struct dns_query *q, const struct answer *a)
 {
 	return (q->has_edns ? wire_opt_size(a->ede) : 0) +
-	       (a->tsig_error ? wire_tsig_error_size(&q->tsig) : 0);
+	       (a->tsig_error ? wire_tsig_error_size(&q->tsig) :
+		q->tsig_key ? tsig_signed_size(q->tsig_key) : 0);
 }
 
 static uint16_t put_trailer(struct responder *r, struct wire_writer *w, const struct dns_query *q,

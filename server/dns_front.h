@@ -8,7 +8,10 @@
  *   4. RRL (UDP)     over the rate: drop, or every rrl-slip-th one a TC answer
  *                    with no records, which is never forwarded
  *   5. forward       a name outside our zones, RD set, forwarders configured
- * and says what to do: send these bytes, drop, or forward this parsed question. */
+ * A TSIG-signed message is verified right after parsing, and its answer signed; an
+ * AXFR or IXFR over TCP that transfer.allow lets through is a transfer (xfr_out.c).
+ * The verdict says what to do: send these bytes, drop, forward this parsed question,
+ * or transfer the zone it asks for. */
 #ifndef SVCDNS_DNS_FRONT_H
 #define SVCDNS_DNS_FRONT_H
 
@@ -18,8 +21,9 @@
 
 #include "dns_guard.h"
 #include "dns_query.h"
+#include "tsig.h"
 
-enum front_verdict { FRONT_SEND, FRONT_DROP, FRONT_FORWARD };
+enum front_verdict { FRONT_SEND, FRONT_DROP, FRONT_FORWARD, FRONT_TRANSFER };
 
 struct dns_front {
 	struct responder *responder;  /* the data answers come from, and the DNS metrics */
@@ -30,7 +34,8 @@ struct dns_front {
 struct front_result {
 	enum front_verdict verdict;
 	size_t len;                   /* FRONT_SEND: the answer's length in out */
-	struct dns_query query;       /* FRONT_FORWARD: the parsed query, for the forwarder */
+	struct dns_query query;       /* FRONT_FORWARD, FRONT_TRANSFER: the parsed query */
+	struct tsig_session tsig;     /* a verified TSIG's key and MAC, to sign what answers it */
 };
 
 /* Sets up a front over a responder and a guard, both owned by the caller. */

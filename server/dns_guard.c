@@ -43,6 +43,18 @@ int dns_guard_may_query(const struct config *cfg, const struct sockaddr *client)
 	return cfg->allow_query.count == 0 || cidr_list_match(&cfg->allow_query, client);
 }
 
+int dns_guard_may_transfer(const struct config *cfg, const struct sockaddr *client,
+			   const struct tsig_key *key)
+{
+	for (size_t i = 0; i < cfg->transfer_allow_count; i++) {
+		const struct transfer_acl *acl = &cfg->transfer_allow[i];
+		if (cidr_list_match(&acl->from, client) &&
+		    (acl->key.index < 0 || key == &cfg->tsig_keys[acl->key.index]))
+			return 1;
+	}
+	return 0;
+}
+
 /* The client's network (/24 and /56 by default): one spoofed victim often sits
  * behind many addresses of one network, and so do NATed clients. */
 static void network_of(const struct config *cfg, const struct sockaddr *client,

@@ -24,6 +24,10 @@ void dns_guard_free(struct dns_guard *g);
 void dns_guard_configure(struct dns_guard *g, const struct config *cfg);
 /* True when allow-query lets this client ask (an empty list allows everyone). */
 int dns_guard_may_query(const struct config *cfg, const struct sockaddr *client);
+/* Whether transfer.allow lets this client transfer a zone, its request verified with
+ * key (NULL: unsigned or not verified). */
+int dns_guard_may_transfer(const struct config *cfg, const struct sockaddr *client,
+			   const struct tsig_key *key);
 /* Whether a UDP answer to this client goes out, goes out truncated (slip), or is dropped. */
 enum rrl_verdict dns_guard_udp_answer(struct dns_guard *g, const struct config *cfg,
 				      const struct sockaddr *client, int64_t now_ms);

@@ -102,6 +102,7 @@ static int parse_tsig(struct dns_query *q, size_t owner, size_t fields)
 	size_t rdata = fields + 10, end = rdata + wire_read_u16(p + fields + 8);
 	if (wire_read_u16(p + fields + 2) != CLASS_ANY || wire_read_u32(p + fields + 4) != 0)
 		return -1;
+	t->offset = owner;
 	t->key_len = dname_read(p, end, &owner, t->key);
 	t->algorithm_len = dname_read(p, end, &rdata, t->algorithm);
 	if (t->key_len == 0 || t->algorithm_len == 0)
@@ -117,7 +118,6 @@ static int parse_tsig(struct dns_query *q, size_t owner, size_t fields)
 	t->error = wire_get_u16(&rd);
 	t->other_len = wire_get_u16(&rd);
 	t->other = wire_get_bytes(&rd, t->other_len);
-	t->offset = owner;
 	return rd.error || wire_left(&rd) != 0 ? -1 : 0;
 }
 
@@ -159,6 +159,23 @@ static int parse_question(struct dns_query *q, size_t *off)
 	return 0;
 }
 
+/* The SOA an IXFR carries in its authority section: the secondary's serial. */
+static int parse_ixfr_soa(struct dns_query *q, size_t *off)
+{
+	const uint8_t *p = q->packet;
+	size_t len = q->packet_len;
+	if (dname_skip(p, len, off) < 0 || *off + 10 > len || wire_read_u16(p + *off) != TYPE_SOA)
+		return -1;
+	size_t rdata = *off + 10, end = rdata + wire_read_u16(p + *off + 8);
+	if (end > len || dname_skip(p, end, &rdata) < 0 || dname_skip(p, end, &rdata) < 0 ||
+	    rdata + 20 != end)
+		return -1;
+	q->ixfr_serial = wire_read_u32(p + rdata);
+	q->has_ixfr_serial = 1;
+	*off = end;
+	return 0;
+}
+
 /* Steps over questions we do not answer (QDCOUNT other than 1). */
 static int skip_questions(const struct dns_query *q, size_t *off, unsigned count)
 {
@@ -182,6 +199,9 @@ enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *p, size_t l
 	q->has_edns = 0;
 	q->edns_do = 0;
 	q->has_tsig = 0;
+	q->tsig_error = 0;
+	q->tsig_key = NULL;
+	q->has_ixfr_serial = 0;
 	if (len < DNS_HEADER_SIZE)
 		return QUERY_DROP;
 	q->id = wire_read_u16(p);
@@ -192,9 +212,14 @@ enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *p, size_t l
 	unsigned other_records = (unsigned)wire_read_u16(p + DNS_OFF_ANCOUNT) +
 				 wire_read_u16(p + DNS_OFF_NSCOUNT);
 	size_t off = DNS_HEADER_SIZE;
-	int readable = (qdcount == 1 ? parse_question(q, &off) : skip_questions(q, &off, qdcount)) == 0 &&
-		       skip_records(p, len, &off, other_records) == 0 &&
-		       parse_additional(q, off, wire_read_u16(p + DNS_OFF_ARCOUNT)) == 0;
+	int readable = (qdcount == 1 ? parse_question(q, &off) : skip_questions(q, &off, qdcount)) == 0;
+	if (readable && q->question_end && q->qtype == TYPE_IXFR && other_records == 1 &&
+	    wire_read_u16(p + DNS_OFF_NSCOUNT) == 1) {
+		readable = parse_ixfr_soa(q, &off) == 0;
+		other_records = 0;  /* RFC 1995 3: the one authority record an IXFR has */
+	}
+	readable = readable && skip_records(p, len, &off, other_records) == 0 &&
+		   parse_additional(q, off, wire_read_u16(p + DNS_OFF_ARCOUNT)) == 0;
 	if (!readable) {
 		q->has_edns = 0;  /* an OPT we could not read is not echoed */
 		q->has_tsig = 0;
@@ -216,14 +241,6 @@ size_t dns_query_size_limit(const struct config *cfg, const struct dns_query *q)
 	return limit < cfg->max_udp_payload ? limit : cfg->max_udp_payload;
 }
 
-/* The types that are never a question (RFC 6895 3.1): OPT, and the meta-types TKEY and
- * TSIG that live only in the additional section.  Every other type, MAILA, MAILB and
- * unassigned ones included, is one we answer as holding no data of. */
-static int is_meta_type(uint16_t type)
-{
-	return type == TYPE_OPT || type == TYPE_TKEY || type == TYPE_TSIG;
-}
-
 void dns_query_answer_malformed(const struct dns_query *q, enum query_parse parsed, struct answer *a)
 {
 	if (log_enabled(LOG_DEBUG))
@@ -232,24 +249,33 @@ void dns_query_answer_malformed(const struct dns_query *q, enum query_parse pars
 	dns_answer_init(a, parsed == QUERY_NOTIMP ? RCODE_NOTIMP : RCODE_FORMERR);
 	/* Without a readable question the reply is the header (and OPT) alone. */
 	a->header_only = parsed != QUERY_FORMERR;
+	if (parsed == QUERY_NOTIMP && DNS_OPCODE(q->flags) == DNS_OPCODE_NOTIFY) {
+		/* We are a primary: a NOTIFY to us is refused, as NSD refuses one (RFC 1996). */
+		a->rcode = RCODE_REFUSED;
+		a->header_only = q->question_end == 0;
+	}
+}
+
+void dns_query_count(struct responder *r, const struct dns_query *q)
+{
+	r->metrics.queries[q->transport == DNS_TCP][metrics_qtype(q->qtype)]++;
 }
 
 void dns_query_answer(struct responder *r, const struct dns_query *q, int refused,
 		      struct answer *a)
 {
-	r->metrics.queries[q->transport == DNS_TCP][metrics_qtype(q->qtype)]++;
+	dns_query_count(r, q);
 	dns_answer_init(a, RCODE_NOERROR);
 	if (refused) {
 		a->rcode = RCODE_REFUSED;
 		a->ede = EDE_PROHIBITED;
 	} else if (q->has_edns && q->edns_version != 0) {
 		a->rcode = RCODE_BADVERS;
-	} else if (q->has_tsig) {
-		/* No TSIG key is configured, so every key is unknown (RFC 8945 5.2.2). */
+	} else if (q->has_tsig && q->tsig_error) {
+		/* BADKEY and BADSIG go out unsigned (RFC 8945 5.3.2); the front signs BADTIME. */
 		a->rcode = RCODE_NOTAUTH;
-		a->tsig_error = TSIG_BADKEY;
-	} else if (is_meta_type(q->qtype)) {
-		a->rcode = RCODE_FORMERR;
+		if (q->tsig_error != TSIG_BADTIME)
+			a->tsig_error = q->tsig_error;
 	} else if (q->qclass != CLASS_IN || q->qtype == TYPE_AXFR || q->qtype == TYPE_IXFR) {
 		a->rcode = RCODE_REFUSED;
 	} else {

@@ -45,6 +45,10 @@ struct dns_query {
 	int edns_do;                    /* DO, copied into the answer (RFC 3225 3) */
 	int has_tsig;                   /* a well-formed TSIG, the last additional record */
 	struct dns_tsig tsig;
+	uint16_t tsig_error;            /* set by the front: 0 verified, else a TSIG error */
+	const struct tsig_key *tsig_key;  /* set by the front: the key that verified it */
+	int has_ixfr_serial;            /* IXFR: the secondary's SOA in the authority section */
+	uint32_t ixfr_serial;
 	enum dns_transport transport;
 };
 
@@ -70,6 +74,8 @@ uint32_t responder_instance_ttl(const struct responder *r, const struct instance
  * packet: q points into it). */
 enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *packet, size_t len,
 				 enum dns_transport transport);
+/* Counts a query in the metrics by transport and type. */
+void dns_query_count(struct responder *r, const struct dns_query *q);
 /* Decides the answer to a parsed query, REFUSED when refused (allow-query); counts the
  * query.  a->outside_zones tells the front the name is one to forward. */
 void dns_query_answer(struct responder *r, const struct dns_query *q, int refused,

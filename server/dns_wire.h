@@ -31,6 +31,7 @@ enum {
 	DNS_FLAGS_FROM_QUERY = DNS_OPCODE_MASK | DNS_FLAG_RD | DNS_FLAG_CD,
 };
 #define DNS_OPCODE(flags) (((flags) & DNS_OPCODE_MASK) >> 11)
+enum { DNS_OPCODE_QUERY = 0, DNS_OPCODE_NOTIFY = 4 };
 #define DNS_RCODE(flags) ((flags) & DNS_RCODE_MASK)
 
 enum {

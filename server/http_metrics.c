@@ -103,6 +103,21 @@ static void forward_metrics_text(struct text *t, const struct dns_metrics *m)
 		     "Upstream attempts that timed out, failed or returned a bad reply.", m->forward_failures);
 	metric_value(t, "svcdns_forward_servfail_total", "counter",
 		     "Forwarded queries answered SERVFAIL because no upstream answered.", m->forward_servfail);
+	metric_family(t, "svcdns_transfers_total", "counter",
+		      "Zone transfers started, by the type asked (an IXFR may be sent whole).");
+	text_printf(t, "svcdns_transfers_total{type=\"AXFR\"} %llu\n", (unsigned long long)m->transfers_axfr);
+	text_printf(t, "svcdns_transfers_total{type=\"IXFR\"} %llu\n", (unsigned long long)m->transfers_ixfr);
+	metric_value(t, "svcdns_transfers_refused_total", "counter",
+		     "AXFR and IXFR requests refused: outside transfer.allow, no zone, or a TSIG failure.",
+		     m->transfers_refused);
+	metric_value(t, "svcdns_transfer_failures_total", "counter",
+		     "Zone transfers that could not be sent whole.", m->transfer_failures);
+	metric_value(t, "svcdns_notify_sent_total", "counter",
+		     "NOTIFY messages sent to secondaries, retries included.", m->notify_sent);
+	metric_value(t, "svcdns_notify_acked_total", "counter",
+		     "NOTIFY messages a secondary acknowledged.", m->notify_acked);
+	metric_value(t, "svcdns_notify_failures_total", "counter",
+		     "Versions a secondary never acknowledged after every retry.", m->notify_failures);
 }
 
 static void registry_metrics_text(struct text *t, const struct http_context *ctx)

@@ -15,6 +15,7 @@
 struct udp_listener;
 struct tcp_listener;
 struct tcp_conns;
+struct xfr_out;
 
 /* What every DNS listener works with; owned by the server, which outlives them all. */
 struct dns_listen_ctx {
@@ -24,6 +25,7 @@ struct dns_listen_ctx {
 	struct forwarder *forwarder;
 	struct dns_guard *guard;        /* TCP connections per client */
 	struct tcp_conns *tcp;          /* every DNS-over-TCP connection, across listeners */
+	struct xfr_out *xfr;            /* zone transfers, handed a TCP connection each */
 };
 
 /* Opens a UDP listener on addr; NULL when it cannot (logged). */

@@ -19,6 +19,7 @@
 #include "listen_dns.h"
 #include "log.h"
 #include "netio.h"
+#include "xfr_out.h"
 
 #define TCP_OUTPUT_HIGH (256 * 1024)  /* stop reading queries above this much unsent */
 
@@ -82,8 +83,28 @@ static int tcp_forward(struct tcp_conn *c, const struct dns_query *q)
 	return 1;
 }
 
+#define TCP_HANDED_OFF ((size_t)-1)   /* the connection is to be freed at once */
+
+/* A zone transfer: its messages are queued in the output, or a child sends them on the
+ * socket (the connection is the child's from now on), or it failed and the connection
+ * closes: the secondary retries, as it does after any broken transfer. */
+static size_t tcp_transfer(struct tcp_conn *c, struct front_result *res)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	switch (xfr_out_serve(c->ctx->xfr, (const struct sockaddr *)&c->peer,
+			      bufferevent_getfd(c->bev), out, &res->query, &res->tsig)) {
+	case XFR_QUEUED:
+		break;
+	case XFR_HANDED_OFF:
+	case XFR_FAILED:
+		return TCP_HANDED_OFF;
+	}
+	return 0;
+}
+
 /* Runs one message through the front.  Returns the answer's length behind the prefix
- * in answer, or 0 when nothing goes out now (dropped, or forwarded). */
+ * in answer, 0 when nothing goes out now (dropped, forwarded, a transfer queued), or
+ * TCP_HANDED_OFF. */
 static size_t tcp_answer_one(struct tcp_conn *c, const uint8_t *msg, size_t len, uint8_t *answer)
 {
 	struct dns_front *front = c->ctx->front;
@@ -96,6 +117,8 @@ static size_t tcp_answer_one(struct tcp_conn *c, const uint8_t *msg, size_t len,
 		if (tcp_forward(c, &res.query))
 			return 0;
 		return dns_front_unforwarded(front, &res, answer + 2, 65535);
+	case FRONT_TRANSFER:
+		return tcp_transfer(c, &res);
 	case FRONT_DROP:
 		break;
 	}
@@ -120,6 +143,10 @@ static void answer_messages(struct tcp_conn *c)
 		size_t alen = tcp_answer_one(c, msg + 2, len, answer);
 		metrics_observe_latency(&r->metrics, (double)(monotonic_us() - start_us), 1);
 		evbuffer_drain(in, 2 + len);
+		if (alen == TCP_HANDED_OFF) {
+			conn_free(c);  /* closes our copy of the socket; a child's stays open */
+			return;
+		}
 		if (alen == 0)
 			continue;
 		wire_write_u16(answer, (uint16_t)alen);

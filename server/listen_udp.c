@@ -141,6 +141,7 @@ static size_t udp_answer_one(struct udp_listener *l, int i, uint8_t *answer)
 		if (udp_forward(l, s, qh, &res.query))
 			return 0;
 		return dns_front_unforwarded(front, &res, answer, l->answer_size);
+	case FRONT_TRANSFER:  /* only over TCP */
 	case FRONT_DROP:
 		break;
 	}

@@ -26,6 +26,10 @@ struct dns_metrics {
 	uint64_t forwarded;                      /* queries sent upstream */
 	uint64_t forward_failures;               /* upstream timeouts, errors, bad replies */
 	uint64_t forward_servfail;               /* queries no upstream answered */
+	uint64_t transfers_axfr, transfers_ixfr; /* zone transfers started, by type asked */
+	uint64_t transfers_refused;              /* not in transfer.allow, or a TSIG failure */
+	uint64_t transfer_failures;              /* a transfer that could not be sent whole */
+	uint64_t notify_sent, notify_acked, notify_failures; /* NOTIFY messages; targets given up */
 };
 
 struct registration_metrics {

@@ -1,4 +1,5 @@
 /* netio.c -- sockets shared by every listener: opening a bound socket, sending a batch. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -63,4 +64,16 @@ unsigned udp_send_batch(int fd, struct mmsghdr *msgs, unsigned count, const char
 	if (dropped)
 		log_debug("%s: sendmmsg: %s: %u replies dropped", what, strerror(err), dropped);
 	return dropped;
+}
+
+void netio_format_peer(const struct sockaddr *sa, char *out, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN] = "?";
+	uint8_t ip[16];
+	int family = sockaddr_ip(sa, ip);
+	if (family)
+		inet_ntop(family, ip, addr, sizeof addr);
+	unsigned port = sa->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port) :
+			ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	snprintf(out, size, "%s#%u", addr, port);
 }

@@ -20,4 +20,7 @@ int listen_socket_open(const struct listen_addr *addr, int type, const char *wha
  * what: "dns udp", "register udp"). */
 unsigned udp_send_batch(int fd, struct mmsghdr *msgs, unsigned count, const char *what);
 
+/* Writes a socket address as "ADDR#PORT" (NSD's and Knot's notation) for logs. */
+void netio_format_peer(const struct sockaddr *sa, char *out, size_t size);
+
 #endif

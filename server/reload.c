@@ -84,6 +84,10 @@ int server_reload(struct server *srv)
 	registrar_configure(&srv->registrar, srv->cfg);
 	log_set_level(srv->cfg->log_level);
 	int rc = registrar_sync_static(&srv->registrar, srv->cfg);
+	struct zone_source src = server_zone_source(srv);
+	size_t versions, bytes;
+	server_journal_limits(srv->cfg, &versions, &bytes);
+	zone_versions_reload(&srv->versions, &src, versions, bytes);
 	config_free(&old);
 	if (rc < 0) {
 		log_error("reload: out of memory while updating static instances");

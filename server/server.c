@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "netio.h"
 #include "server.h"
+#include "xfr_out.h"
 #include "summary.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -174,13 +175,27 @@ static int add_signal(struct server *srv, int slot, int sig, event_callback_fn f
 	return srv->signals[slot] && event_add(srv->signals[slot], NULL) == 0 ? 0 : -1;
 }
 
+struct zone_source server_zone_source(struct server *srv)
+{
+	const struct zone *z = zones_find(&srv->zones, srv->cfg->domain, srv->cfg->domain_len);
+	return (struct zone_source){ srv->cfg, &srv->registry,
+				     z && z->is_service_domain ? z : NULL };
+}
+
+void server_journal_limits(const struct config *cfg, size_t *versions, size_t *bytes)
+{
+	int anyone = cfg->transfer_allow_count > 0;
+	*versions = anyone ? cfg->journal_versions : 0;
+	*bytes = anyone ? (size_t)cfg->journal_bytes : 0;
+}
+
 int server_init(struct server *srv, struct config *cfg, config_loader load, void *load_arg)
 {
 	memset(srv, 0, sizeof *srv);
 	srv->cfg = cfg;
 	srv->load_config = load;
 	srv->load_arg = load_arg;
-	registry_init(&srv->registry, (uint32_t)time(NULL));
+	registry_init(&srv->registry, 0);
 	char err[STATE_ERROR_MAX];
 	if (check_static_names(cfg) < 0 || load_zones(&srv->zones, cfg) < 0)
 		return SERVER_BAD_CONFIG;
@@ -206,8 +221,18 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 	srv->forwarder = forwarder_new(srv->base, cfg, &srv->responder.metrics);
 	if (!srv->forwarder)
 		return -1;
+	/* From here on every change of the registry is a change of the zone. */
+	struct zone_source src = server_zone_source(srv);
+	size_t versions, bytes;
+	server_journal_limits(cfg, &versions, &bytes);
+	if (zone_versions_init(&srv->versions, srv->base, &srv->registry, &src, versions, bytes) < 0 ||
+	    !(srv->xfr = xfr_out_new(srv->base, cfg, &srv->versions, &srv->zones,
+				     &srv->responder.metrics))) {
+		log_error("out of memory");
+		return -1;
+	}
 	srv->dns = (struct dns_listen_ctx){ .base = srv->base, .cfg = cfg, .front = &srv->front,
-		.forwarder = srv->forwarder, .guard = &srv->guard, .tcp = srv->dns.tcp };
+		.forwarder = srv->forwarder, .guard = &srv->guard, .tcp = srv->dns.tcp, .xfr = srv->xfr };
 	on_expiry_timer(-1, 0, srv);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);  /* a file-size limit must fail the write (ERR 503), not kill us */
@@ -239,6 +264,8 @@ void server_free(struct server *srv)
 	http_api_free(srv->http);
 	tcp_conns_free(srv->dns.tcp);
 	forwarder_free(srv->forwarder);  /* after the connections that cancel into it */
+	xfr_out_free(srv->xfr);
+	zone_versions_free(&srv->versions);
 	reg_front_free(srv->reg_front);  /* flushes a pending commit, then closes */
 	if (srv->expiry_event)
 		event_free(srv->expiry_event);

@@ -13,11 +13,14 @@
 #include "listen_dns.h"
 #include "registrar.h"
 #include "registry.h"
+#include "zone_versions.h"
 #include "zones.h"
 
 struct reg_front;
 struct forwarder;
 struct http_api;
+struct xfr_out;
+struct notifier;
 
 /* Builds a fresh configuration the way start-up did (file and flags); for reloads. */
 typedef int (*config_loader)(struct config *cfg, void *arg, char err[CONFIG_ERROR_MAX]);
@@ -29,6 +32,7 @@ struct server {
 	void *load_arg;
 	struct registry registry;
 	struct zone_set zones;
+	struct zone_versions versions;    /* the service domain's serials and IXFR journal */
 	struct responder responder;
 	struct dns_guard guard;           /* allow-query, RRL, TCP connections per client */
 	struct dns_front front;           /* every DNS message, UDP or TCP, goes through it */
@@ -44,6 +48,7 @@ struct server {
 	struct event *expiry_event;       /* the lease sweep */
 	struct forwarder *forwarder;      /* queries for names outside our zones, sent upstream */
 	struct http_api *http;            /* the HTTP API; NULL with --http off */
+	struct xfr_out *xfr;              /* AXFR and IXFR to secondaries */
 };
 
 #define SERVER_BAD_CONFIG (-2)
@@ -60,6 +65,10 @@ void server_free(struct server *srv);
 int check_static_names(const struct config *cfg);
 int load_zones(struct zone_set *zones, const struct config *cfg);
 int resolve_forwarders(struct config *cfg);
+/* What the service domain's zone is made of, for transfers. */
+struct zone_source server_zone_source(struct server *srv);
+/* The IXFR history limits: none kept when nobody may transfer. */
+void server_journal_limits(const struct config *cfg, size_t *versions, size_t *bytes);
 /* Checks a configuration the way server_init would, without opening sockets, and
  * prints "FILE: configuration OK" and what it would serve on out. */
 int server_check_config(struct config *cfg, FILE *out);

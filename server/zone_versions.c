@@ -84,9 +84,8 @@ int zone_versions_init(struct zone_versions *v, struct event_base *base, struct 
 	v->commit_timer = evtimer_new(base, on_commit_timer, v);
 	if (!v->commit_timer)
 		return -1;
-	uint32_t now = serial_next(reg->serial - 1, wall_ms());
-	if (serial_before(reg->serial, now))
-		reg->serial = now;
+	/* The clock's serial: above any this zone had before a restart, state file or not. */
+	reg->serial = serial_from_time(wall_ms());
 	registry_set_change_hook(reg, on_change, v);
 	return 0;
 }

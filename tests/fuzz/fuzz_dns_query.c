@@ -31,6 +31,7 @@ static size_t front_answer(const uint8_t *data, size_t size, enum dns_transport 
 		return res.len;
 	case FRONT_FORWARD:
 		return dns_front_unforwarded(&front, &res, out, cap);
+	case FRONT_TRANSFER:  /* the transfer itself runs in xfr_out.c, with a socket */
 	case FRONT_DROP:
 		break;
 	}

@@ -480,6 +480,15 @@ def rule_opcodes_notimp(q, a, b, diffs, ctx):
     return None
 
 
+def rule_opt_on_errors(q, a, b, diffs, ctx):
+    # "Every answer to a query with a well-formed OPT carries OPT, errors included (RFC
+    # 6891 6.1.1)": NSD leaves OPT out of FORMERR and NOTIMP (Knot keeps it).
+    if (a.rcode in (1, 4) and a.opt and isinstance(b, Reply) and b.rcode in (0, 1, 4) and
+            not b.opt):
+        return without(diffs, {"opt"})
+    return None
+
+
 DESIGN_DIFFERENCES = [
     ("cd-copied", rule_cd_copied),
     ("question-echoed", rule_question_echoed),
@@ -490,6 +499,7 @@ DESIGN_DIFFERENCES = [
     ("any-one-rrset", rule_any_one_rrset),
     ("classes-refused", rule_classes_refused),
     ("opcodes-notimp", rule_opcodes_notimp),
+    ("opt-on-errors", rule_opt_on_errors),
 ]
 
 

@@ -47,7 +47,7 @@ is "$(qs web6.svc.internal AAAA)" "fd00::1" "SERVICE.D AAAA"
 
 # --- apex ------------------------------------------------------------------
 is "$(qs svc.internal NS)" "ns.svc.internal." "apex NS from config"
-like "$(qs svc.internal SOA)" "^ns.svc.internal. hostmaster.svc.internal. [0-9]+ 3600 600 86400 5$" "apex SOA with negative TTL 5"
+like "$(qs svc.internal SOA)" "^ns.svc.internal. hostmaster.svc.internal. [0-9]+ 60 10 86400 5$" "apex SOA: refresh 60, retry 10, expire 86400, negative TTL 5"
 is "$(qs ns.svc.internal A)" "127.0.0.1" "the NS name has its configured address"
 
 # --- negative answers: NODATA vs NXDOMAIN ------------------------------------

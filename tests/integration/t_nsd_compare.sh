@@ -96,14 +96,14 @@ YML
 # info, not debug: the malformed specials would fill the log tail printed on failure.
 start_server --config "$WORK/svcdns.yml" --zones "$Z" --log-level info || exit 1
 
-# NSD's copy of the service domain: the config's SOA (with the serial svcdns started
-# with), NS and NS addresses, then the instances above as the records svcdns answers
+# NSD's copy of the service domain: the config's SOA (serial and timers as svcdns
+# answers them), NS and NS addresses, then the instances above as the records svcdns answers
 # for them (TTL 5: `ttl`), then svcdns's own zone file.
-serial=$(qs svc.internal SOA | awk '{print $3}')
+soa_numbers=$(qs svc.internal SOA | awk '{print $3, $4, $5, $6, $7}')
 {
 	cat <<ZONE
 \$ORIGIN svc.internal.
-@          5 IN SOA  ns.svc.internal. hostmaster.svc.internal. $serial 3600 600 86400 5
+@          5 IN SOA  ns.svc.internal. hostmaster.svc.internal. $soa_numbers
 @          5 IN NS   ns.svc.internal.
 ns         5 IN A    127.0.0.1
 ns         5 IN AAAA ::1

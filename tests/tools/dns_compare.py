@@ -482,9 +482,10 @@ def rule_opcodes_notimp(q, a, b, diffs, ctx):
 
 def rule_opt_on_errors(q, a, b, diffs, ctx):
     # "Every answer to a query with a well-formed OPT carries OPT, errors included (RFC
-    # 6891 6.1.1)": NSD leaves OPT out of FORMERR and NOTIMP (Knot keeps it).
-    if (a.rcode in (1, 4) and a.opt and isinstance(b, Reply) and b.rcode in (0, 1, 4) and
-            not b.opt):
+    # 6891 6.1.1)": NSD leaves OPT out of FORMERR and NOTIMP, and out of the REFUSED of
+    # a NOTIFY (Knot keeps it).
+    if (a.opt and isinstance(b, Reply) and not b.opt and
+            (a.rcode in (1, 4) and b.rcode in (0, 1, 4) or q.opcode == 4 and a.rcode == b.rcode == 5)):
         return without(diffs, {"opt"})
     return None
 

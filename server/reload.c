@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 
 static int same_listeners(const struct listen_addr *a, int a_count, const struct listen_addr *b, int b_count)
@@ -87,6 +88,8 @@ int server_reload(struct server *srv)
 	struct zone_source src = server_zone_source(srv);
 	size_t versions, bytes;
 	server_journal_limits(srv->cfg, &versions, &bytes);
+	if (notifier_reload(srv->notifier) < 0)
+		log_error("reload: cannot open the NOTIFY sockets; secondaries follow their refresh timer");
 	zone_versions_reload(&srv->versions, &src, versions, bytes);
 	config_free(&old);
 	if (rc < 0) {

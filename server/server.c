@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "netio.h"
 #include "server.h"
+#include "notify.h"
 #include "xfr_out.h"
 #include "summary.h"
 
@@ -231,6 +232,11 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		log_error("out of memory");
 		return -1;
 	}
+	if (!(srv->notifier = notifier_new(srv->base, cfg, &srv->responder.metrics)))
+		return -1;
+	zone_versions_listen(&srv->versions, notifier_on_version, srv->notifier);
+	/* Secondaries that kept an older serial across our restart hear of this one now. */
+	notifier_on_version(srv->notifier, srv->registry.serial);
 	srv->dns = (struct dns_listen_ctx){ .base = srv->base, .cfg = cfg, .front = &srv->front,
 		.forwarder = srv->forwarder, .guard = &srv->guard, .tcp = srv->dns.tcp, .xfr = srv->xfr };
 	on_expiry_timer(-1, 0, srv);
@@ -266,6 +272,7 @@ void server_free(struct server *srv)
 	forwarder_free(srv->forwarder);  /* after the connections that cancel into it */
 	xfr_out_free(srv->xfr);
 	zone_versions_free(&srv->versions);
+	notifier_free(srv->notifier);
 	reg_front_free(srv->reg_front);  /* flushes a pending commit, then closes */
 	if (srv->expiry_event)
 		event_free(srv->expiry_event);

@@ -49,6 +49,7 @@ struct server {
 	struct forwarder *forwarder;      /* queries for names outside our zones, sent upstream */
 	struct http_api *http;            /* the HTTP API; NULL with --http off */
 	struct xfr_out *xfr;              /* AXFR and IXFR to secondaries */
+	struct notifier *notifier;        /* NOTIFY to them on every new version */
 };
 
 #define SERVER_BAD_CONFIG (-2)

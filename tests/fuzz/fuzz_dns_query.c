@@ -65,6 +65,18 @@ static void setup(void)
 	cfg.ns.addr_count = 1;
 	cfg.ns.addrs[0].family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.1", cfg.ns.addrs[0].addr);
+	/* A TSIG key named "key." and transfers for everyone signed with it: the TSIG
+	 * verifier and the transfer checks run on every signed input. */
+	static struct tsig_key key = { .name = "key", .wire = "\3key", .algorithm = TSIG_HMAC_SHA256,
+				       .secret = "0123456789abcdef", .secret_len = 16 };
+	static struct transfer_acl acl = { .key = { .index = 0 } };
+	struct cidr everyone;
+	cidr_parse("0.0.0.0/0", &everyone);
+	cidr_list_add(&acl.from, &everyone);
+	cfg.tsig_keys = &key;
+	cfg.tsig_key_count = 1;
+	cfg.transfer_allow = &acl;
+	cfg.transfer_allow_count = 1;
 	config_finish(&cfg);
 	registry_init(&reg, 1);
 	add("web", "w1", "10.0.0.1", 0, "a=b");

@@ -244,6 +244,11 @@ static void log_transfer(const char *peer, const char *what, const struct xfr_ms
 static void run_child(struct xfr_out *x, int fd, struct evbuffer *out, const struct xfr_zone *z,
 		      struct xfr_msg *m, const char *peer, const char *what)
 {
+	/* Only the connection and stderr: a slow transfer must not keep our listening
+	 * sockets (and their ports) open after the server stopped. */
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0u, 0);
 	int64_t start = monotonic_ms();
 	size_t pending = evbuffer_get_length(out);
 	const uint8_t *bytes = evbuffer_pullup(out, -1);
@@ -320,8 +325,10 @@ enum xfr_outcome xfr_out_serve(struct xfr_out *x, const struct sockaddr *peer, i
 		x->metrics->transfers_ixfr++;
 		if (!serial_before(q->ixfr_serial, z.serial)) {
 			/* Up to date (or ahead of us): the SOA alone (RFC 1995 2). */
-			if (soa_of(x, &z, &m) < 0 || msg_end(&m) < 0)
+			if (soa_of(x, &z, &m) < 0 || msg_end(&m) < 0) {
+				x->metrics->transfer_failures++;
 				return XFR_FAILED;
+			}
 			log_transfer(peer_text, what, &m, start, 1);
 			return XFR_QUEUED;
 		}
@@ -332,6 +339,8 @@ enum xfr_outcome xfr_out_serve(struct xfr_out *x, const struct sockaddr *peer, i
 			zone_diff_free(&d);
 			if (small) {
 				log_transfer(peer_text, what, &m, start, rc == 0);
+				if (rc < 0)
+					x->metrics->transfer_failures++;
 				return rc == 0 ? XFR_QUEUED : XFR_FAILED;
 			}
 		}

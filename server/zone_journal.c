@@ -152,12 +152,14 @@ void zone_diff_free(struct zone_diff *d)
 
 /* ---- the journal ---- */
 
-void zone_journal_init(struct zone_journal *j, size_t max_versions, size_t max_bytes)
+void zone_journal_init(struct zone_journal *j, size_t max_versions, size_t max_bytes,
+		       size_t max_pending)
 {
 	memset(j, 0, sizeof *j);
 	TAILQ_INIT(&j->versions);
 	j->max_versions = max_versions;
 	j->max_bytes = max_bytes;
+	j->max_pending = max_versions ? max_pending : 0;
 }
 
 static void version_free(struct zone_version *v)
@@ -202,19 +204,29 @@ void zone_journal_record(struct zone_journal *j, int added, const struct zone_rr
 {
 	if (j->broken)
 		return;
+	if (j->pending.len + rr->rdlen + 2 * DNAME_MAX_WIRE > j->max_pending) {
+		/* A million leases ending at once must not be condensed in one loop turn: a
+		 * difference that large goes out as a full transfer anyway. */
+		j->broken = 1;
+		clear_pending(j);
+		return;
+	}
 	if (j->pending.count == j->pending_added_cap) {
 		size_t cap = j->pending_added_cap ? j->pending_added_cap * 2 : 256;
 		uint8_t *grown = realloc(j->pending_added, cap);
 		if (!grown) {
 			j->broken = 1;
+			clear_pending(j);
 			return;
 		}
 		j->pending_added = grown;
 		j->pending_added_cap = cap;
 	}
 	j->pending_added[j->pending.count] = (uint8_t)(added != 0);
-	if (rr_buffer_add(&j->pending, rr) < 0)
+	if (rr_buffer_add(&j->pending, rr) < 0) {
 		j->broken = 1;
+		clear_pending(j);
+	}
 }
 
 int zone_journal_pending(const struct zone_journal *j)
@@ -251,7 +263,7 @@ int zone_journal_commit(struct zone_journal *j, uint32_t from, uint32_t to)
 		if (v)
 			version_free(v);
 		zone_journal_reset(j);
-		return -1;
+		return 1;
 	}
 	clear_pending(j);
 	if (v->removed.count == 0 && v->added.count == 0) {

@@ -42,7 +42,8 @@ struct zone_journal {
 	struct rr_buffer pending;     /* every change since the last commit, in order */
 	uint8_t *pending_added;       /* per pending record: 1 added, 0 removed */
 	size_t pending_added_cap;
-	int broken;                   /* a change was lost (out of memory): history unusable */
+	size_t max_pending;           /* bytes of pending changes kept; past it, no history */
+	int broken;                   /* a change was not kept (too many, or out of memory) */
 };
 
 /* The difference between two serials, condensed: each record at most once. */
@@ -50,15 +51,19 @@ struct zone_diff {
 	struct rr_buffer removed, added;
 };
 
-void zone_journal_init(struct zone_journal *j, size_t max_versions, size_t max_bytes);
+/* An empty journal keeping max_versions versions and max_bytes of their records; one
+ * version's changes are kept up to max_pending bytes (0 with max_versions 0: none). */
+void zone_journal_init(struct zone_journal *j, size_t max_versions, size_t max_bytes,
+		       size_t max_pending);
 void zone_journal_free(struct zone_journal *j);
 /* Records that a change of the zone removed (added = 0) or added a record. */
 void zone_journal_record(struct zone_journal *j, int added, const struct zone_rr *rr);
 /* Whether changes wait for a commit. */
 int zone_journal_pending(const struct zone_journal *j);
 /* Makes the pending changes the version from -> to.  Returns 1 when it changed the zone,
- * 0 when the changes cancelled out (no version), -1 when out of memory (the history is
- * dropped: every older serial gets a full transfer). */
+ * 0 when the changes cancelled out (no version).  When a change was not kept (more
+ * than max_pending bytes of them, or out of memory) the history is dropped instead,
+ * every older serial gets a full transfer, and 1 is returned. */
 int zone_journal_commit(struct zone_journal *j, uint32_t from, uint32_t to);
 /* Drops every version and pending change: older serials get full transfers. */
 void zone_journal_reset(struct zone_journal *j);

@@ -8,7 +8,6 @@
 #include <sys/time.h>
 
 #include "clock.h"
-#include "log.h"
 #include "serial.h"
 #include "zone_versions.h"
 
@@ -19,9 +18,8 @@ static int64_t wall_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static void new_version(struct zone_versions *v)
+static void new_version(struct zone_versions *v, uint32_t serial)
 {
-	uint32_t serial = serial_next(v->reg->serial, wall_ms());
 	v->reg->serial = serial;
 	v->versions_total++;
 	if (v->on_version)
@@ -35,11 +33,8 @@ void zone_versions_commit(struct zone_versions *v)
 		return;
 	v->last_commit_ms = monotonic_ms();
 	uint32_t from = v->reg->serial, to = serial_next(from, wall_ms());
-	int rc = zone_journal_commit(&v->journal, from, to);
-	if (rc < 0)
-		log_warn("zone: out of memory for the IXFR journal; secondaries get full transfers");
-	if (rc != 0)
-		new_version(v);  /* even without its history, the zone did change */
+	if (zone_journal_commit(&v->journal, from, to) == 1)
+		new_version(v, to);
 }
 
 static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
@@ -80,7 +75,7 @@ int zone_versions_init(struct zone_versions *v, struct event_base *base, struct 
 	memset(v, 0, sizeof *v);
 	v->reg = reg;
 	v->src = *src;
-	zone_journal_init(&v->journal, max_versions, max_bytes);
+	zone_journal_init(&v->journal, max_versions, max_bytes, ZONE_PENDING_MAX);
 	v->commit_timer = evtimer_new(base, on_commit_timer, v);
 	if (!v->commit_timer)
 		return -1;
@@ -110,10 +105,9 @@ void zone_versions_reload(struct zone_versions *v, const struct zone_source *src
 			  size_t max_versions, size_t max_bytes)
 {
 	event_del(v->commit_timer);
-	zone_journal_reset(&v->journal);
-	v->journal.max_versions = max_versions;
-	v->journal.max_bytes = max_bytes;
+	zone_journal_free(&v->journal);
+	zone_journal_init(&v->journal, max_versions, max_bytes, ZONE_PENDING_MAX);
 	v->src = *src;
 	v->last_commit_ms = monotonic_ms();
-	new_version(v);
+	new_version(v, serial_next(v->reg->serial, wall_ms()));
 }

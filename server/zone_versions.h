@@ -10,6 +10,7 @@
 #include "zone_records.h"
 
 #define ZONE_VERSION_INTERVAL_MS 100
+#define ZONE_PENDING_MAX (1 << 20)   /* a version's changes kept for IXFR, in bytes */
 
 typedef void (*zone_version_fn)(void *arg, uint32_t serial);
 

@@ -57,7 +57,7 @@ static void test_condensing(void)
 	struct zone_journal j;
 	struct zone_diff d;
 	char text[512];
-	zone_journal_init(&j, 100, 1 << 20);
+	zone_journal_init(&j, 100, 1 << 20, 1 << 20);
 	change(&j, 1, OWNER_A, 1);
 	change(&j, 0, OWNER_A, 1);
 	ok(zone_journal_pending(&j), "changes are pending before a commit");
@@ -90,7 +90,7 @@ static void test_trimming(void)
 {
 	struct zone_journal j;
 	struct zone_diff d;
-	zone_journal_init(&j, 3, 1 << 20);
+	zone_journal_init(&j, 3, 1 << 20, 1 << 20);
 	for (uint32_t s = 1; s <= 5; s++) {
 		change(&j, 1, OWNER_A, (uint8_t)s);
 		zone_journal_commit(&j, s, s + 1);
@@ -103,7 +103,7 @@ static void test_trimming(void)
 	zone_journal_free(&j);
 
 	/* One A record takes 1 + 16 + 4 + 4 = 25 bytes. */
-	zone_journal_init(&j, 100, 60);
+	zone_journal_init(&j, 100, 60, 1 << 20);
 	for (uint32_t s = 1; s <= 4; s++) {
 		change(&j, 1, OWNER_A, (uint8_t)s);
 		zone_journal_commit(&j, s, s + 1);
@@ -119,8 +119,34 @@ static void test_trimming(void)
 	zone_journal_free(&j);
 }
 
+static void test_pending_limit(void)
+{
+	struct zone_journal j;
+	struct zone_diff d;
+	zone_journal_init(&j, 100, 1 << 20, 1000);
+	change(&j, 1, OWNER_A, 1);
+	is_int(zone_journal_commit(&j, 1, 2), 1, "a small version is kept");
+	for (int i = 0; i < 100; i++)
+		change(&j, 1, OWNER_B, (uint8_t)i);
+	is_int((long)j.pending.count, 0, "changes past max_pending are not kept");
+	is_int(zone_journal_commit(&j, 2, 3), 1, "... and still make a version");
+	is_int(zone_journal_diff(&j, 1, &d), -1, "... whose history is gone: full transfers from before it");
+	change(&j, 1, OWNER_A, 9);
+	zone_journal_commit(&j, 3, 4);
+	is_int(zone_journal_diff(&j, 3, &d), 0, "the history starts again at the next version");
+	zone_diff_free(&d);
+	zone_journal_free(&j);
+
+	zone_journal_init(&j, 0, 1 << 20, 1 << 20);
+	change(&j, 1, OWNER_A, 1);
+	is_int((long)j.pending.count, 0, "no versions kept: no change is recorded at all");
+	is_int(zone_journal_commit(&j, 1, 2), 1, "... yet each commit is a new version");
+	zone_journal_free(&j);
+}
+
 int main(void)
 {
+	test_pending_limit();
 	test_serials();
 	test_condensing();
 	test_trimming();

@@ -75,7 +75,7 @@ enum front_verdict query_log_front(struct dns_front *f, const struct sockaddr *p
 		outcome = rcode_text(out[3] & 0x0f, rcode_buf);
 		answers = (unsigned)out[6] << 8 | out[7];
 	}
-	log_info("query client=%s %s name=%s type=%s rcode=%s answers=%u us=%lld", client,
+	log_query("client=%s %s name=%s type=%s rcode=%s answers=%u us=%lld", client,
 		 transport == DNS_TCP ? "tcp" : "udp", name, type, outcome, answers, (long long)took_us);
 	return verdict;
 }

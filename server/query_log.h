@@ -5,7 +5,7 @@
  * off. The line says when (the log's time), who asked, the name and type, what came of
  * it (the rcode, or DROP / FORWARD), the answer count and the microseconds the front
  * took:
- *   query client=127.0.0.1:40312 udp name=db.svc.internal. type=A rcode=NOERROR answers=2 us=9 */
+ *   TIME query client=127.0.0.1:40312 udp name=db.svc.internal. type=A rcode=NOERROR answers=2 us=9 */
 #ifndef SVCDNS_QUERY_LOG_H
 #define SVCDNS_QUERY_LOG_H
 

@@ -70,7 +70,7 @@ build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a
 UNITS = $(notdir $(UNIT_SRCS:.c=))
 TOOLS = $(notdir $(TOOL_SRCS:.c=)) dnsprobe
 
-.PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all quick unit
+.PHONY: all deps test-deps run try test check sanitize clean fuzz fuzz-all quick unit
 .SECONDARY:
 
 all: deps bin/svcdns bin/svcdnsctl lib/libsvcdns.a
@@ -93,9 +93,18 @@ lib/libsvcdns.a: build/release/libsvcdns.a
 release-all: build/release/svcdns build/release/svcdnsctl bin/svcdns bin/svcdnsctl lib/libsvcdns.a $(UNITS:%=build/release/tests/%) $(TOOLS:%=build/release/tools/%)
 asan-all: build/asan/svcdns build/asan/svcdnsctl $(UNITS:%=build/asan/tests/%) $(TOOLS:%=build/asan/tools/%)
 
-# Runs the server with its built-in defaults (port 53 on all addresses).
+# Runs the server with its built-in defaults (port 53 on all addresses) plus ARGS:
+# make run ARGS="--dns 127.0.0.1:5353 --config zones/svcdns.example.yml"
+ARGS ?=
 run: all
-	bin/svcdns
+	bin/svcdns $(ARGS)
+
+# Runs it unprivileged on loopback with the annotated example config: DNS on
+# 127.0.0.1:5353, registration on 127.0.0.1:8053, HTTP on 127.0.0.1:8054 (plus ARGS).
+TRY_FLAGS := --config zones/svcdns.example.yml --dns 127.0.0.1:5353 \
+	--register 127.0.0.1:8053 --http 127.0.0.1:8054
+try: all
+	bin/svcdns $(TRY_FLAGS) $(ARGS)
 
 fuzz-all: $(FUZZERS:%=build/fuzz/%)
 

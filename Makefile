@@ -106,6 +106,43 @@ TRY_FLAGS := --config zones/svcdns.example.yml --dns 127.0.0.1:5353 \
 try: all
 	bin/svcdns $(TRY_FLAGS) $(ARGS)
 
+# Installs binaries, library, header, man pages, bash completion, the example config
+# in $(SYSCONFDIR)/svcdns/ (kept when it exists) and the systemd unit. As root with no
+# DESTDIR it also creates the system user svcdns the unit runs as.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,/etc/systemd/system)
+VERSION    := $(shell sed -n 's/^\#define SVCDNS_VERSION "\(.*\)"/\1/p' server/version.h)
+MANPAGES   := man/svcdns.8 man/svcdnsctl.1 man/svcdns.yml.5
+
+.PHONY: install deb
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/svcdns \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/doc/svcdns \
+		$(DESTDIR)$(SYSCONFDIR)/svcdns/zones $(DESTDIR)$(UNITDIR)
+	install -m 755 bin/svcdns bin/svcdnsctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 lib/libsvcdns.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/svcdns/client.h $(DESTDIR)$(PREFIX)/include/svcdns/
+	install -m 644 man/svcdnsctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/svcdns.yml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/svcdns.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 dist/svcdnsctl.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/svcdnsctl
+	install -m 644 zones/svcdns.example.yml README.md docs/protocol.md $(DESTDIR)$(PREFIX)/share/doc/svcdns/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/svcdns/svcdns.yml ] || install -m 644 dist/svcdns.yml $(DESTDIR)$(SYSCONFDIR)/svcdns/svcdns.yml
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' dist/svcdns.service >$(DESTDIR)$(UNITDIR)/svcdns.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/svcdns.service
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! getent passwd svcdns >/dev/null; then \
+		useradd --system --user-group --home-dir /var/lib/svcdns --no-create-home \
+			--shell /usr/sbin/nologin svcdns && echo "created system user svcdns"; fi
+	@if [ -z "$(DESTDIR)" ]; then echo "installed; start it with: systemctl daemon-reload && systemctl enable --now svcdns"; fi
+
+# build/svcdns_VERSION_amd64.deb: the same files under /usr, the unit in /lib/systemd/system;
+# installing it creates the system user and enables the unit (scripts/make-deb).
+deb: all
+	@scripts/make-deb $(VERSION)
+
 fuzz-all: $(FUZZERS:%=build/fuzz/%)
 
 # Every test, once against the release build and once under ASan+UBSan, plus a short

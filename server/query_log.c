@@ -63,7 +63,8 @@ enum front_verdict query_log_front(struct dns_front *f, const struct sockaddr *p
 	int64_t took_us = monotonic_us() - start_us;
 
 	char client[INET6_ADDRSTRLEN + 10], name[DNAME_MAX_TEXT] = "-", type_buf[16], rcode_buf[16];
-	const char *type = "-", *outcome = verdict == FRONT_DROP ? "DROP" : "FORWARD";
+	const char *type = "-", *outcome = verdict == FRONT_DROP ? "DROP" :
+					  verdict == FRONT_TRANSFER ? "TRANSFER" : "FORWARD";
 	unsigned answers = 0;
 	const struct dns_query *q = &res->query;
 	peer_text(peer, client, sizeof client);

@@ -3,7 +3,7 @@
  * The listeners call query_log_front() instead of dns_front_query() when the config's
  * log_queries is set: the flag is one branch per query, and nothing here runs when it is
  * off. The line says when (the log's time), who asked, the name and type, what came of
- * it (the rcode, or DROP / FORWARD), the answer count and the microseconds the front
+ * it (the rcode, or DROP / FORWARD / TRANSFER), the answer count and the microseconds the front
  * took:
  *   TIME query client=127.0.0.1:40312 udp name=db.svc.internal. type=A rcode=NOERROR answers=2 us=9 */
 #ifndef SVCDNS_QUERY_LOG_H

@@ -70,7 +70,7 @@ build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a
 UNITS = $(notdir $(UNIT_SRCS:.c=))
 TOOLS = $(notdir $(TOOL_SRCS:.c=)) dnsprobe
 
-.PHONY: all deps test-deps run test check sanitize clean fuzz fuzz-all quick unit
+.PHONY: all deps test-deps run try test check sanitize clean fuzz fuzz-all quick unit
 .SECONDARY:
 
 all: deps bin/svcdns bin/svcdnsctl lib/libsvcdns.a
@@ -93,9 +93,55 @@ lib/libsvcdns.a: build/release/libsvcdns.a
 release-all: build/release/svcdns build/release/svcdnsctl bin/svcdns bin/svcdnsctl lib/libsvcdns.a $(UNITS:%=build/release/tests/%) $(TOOLS:%=build/release/tools/%)
 asan-all: build/asan/svcdns build/asan/svcdnsctl $(UNITS:%=build/asan/tests/%) $(TOOLS:%=build/asan/tools/%)
 
-# Runs the server with its built-in defaults (port 53 on all addresses).
+# Runs the server with its built-in defaults (port 53 on all addresses) plus ARGS:
+# make run ARGS="--dns 127.0.0.1:5353 --config zones/svcdns.example.yml"
+ARGS ?=
 run: all
-	bin/svcdns
+	bin/svcdns $(ARGS)
+
+# Runs it unprivileged on loopback with the annotated example config: DNS on
+# 127.0.0.1:5353, registration on 127.0.0.1:8053, HTTP on 127.0.0.1:8054 (plus ARGS).
+TRY_FLAGS := --config zones/svcdns.example.yml --dns 127.0.0.1:5353 \
+	--register 127.0.0.1:8053 --http 127.0.0.1:8054
+try: all
+	bin/svcdns $(TRY_FLAGS) $(ARGS)
+
+# Installs binaries, library, header, man pages, bash completion, the example config
+# in $(SYSCONFDIR)/svcdns/ (kept when it exists) and the systemd unit. As root with no
+# DESTDIR it also creates the system user svcdns the unit runs as.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,/etc/systemd/system)
+VERSION    := $(shell sed -n 's/^\#define SVCDNS_VERSION "\(.*\)"/\1/p' server/version.h)
+MANPAGES   := man/svcdns.8 man/svcdnsctl.1 man/svcdns.yml.5
+
+.PHONY: install deb
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/svcdns \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/doc/svcdns \
+		$(DESTDIR)$(SYSCONFDIR)/svcdns/zones $(DESTDIR)$(UNITDIR)
+	install -m 755 bin/svcdns bin/svcdnsctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 lib/libsvcdns.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/svcdns/client.h $(DESTDIR)$(PREFIX)/include/svcdns/
+	install -m 644 man/svcdnsctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/svcdns.yml.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/svcdns.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 dist/svcdnsctl.bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/svcdnsctl
+	install -m 644 zones/svcdns.example.yml README.md docs/protocol.md $(DESTDIR)$(PREFIX)/share/doc/svcdns/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/svcdns/svcdns.yml ] || install -m 644 dist/svcdns.yml $(DESTDIR)$(SYSCONFDIR)/svcdns/svcdns.yml
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' dist/svcdns.service >$(DESTDIR)$(UNITDIR)/svcdns.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/svcdns.service
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! getent passwd svcdns >/dev/null; then \
+		useradd --system --user-group --home-dir /var/lib/svcdns --no-create-home \
+			--shell /usr/sbin/nologin svcdns && echo "created system user svcdns"; fi
+	@if [ -z "$(DESTDIR)" ]; then echo "installed; start it with: systemctl daemon-reload && systemctl enable --now svcdns"; fi
+
+# build/svcdns_VERSION_amd64.deb: the same files under /usr, the unit in /lib/systemd/system;
+# installing it creates the system user and enables the unit (scripts/make-deb).
+deb: all
+	@scripts/make-deb $(VERSION)
 
 fuzz-all: $(FUZZERS:%=build/fuzz/%)
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "keepalive.h"
+#include "list_json.h"
 #include "watch.h"
 #include "svcdns/client.h"
 #include "version.h"
@@ -32,9 +33,12 @@ static const char usage_text[] =
 	"           [--weight N] [--txt K=V]... [--keepalive]\n"
 	"  renew SERVICE INSTANCE [--ttl N]\n"
 	"  deregister SERVICE INSTANCE\n"
-	"  list [SERVICE]         print the server's instance lines\n"
+	"  list [SERVICE] [--json]   print the server's instance lines (over TCP when\n"
+	"                         the answer is too large for UDP); --json: as GET /v1/services\n"
 	"  ping\n"
-	"  watch                  follow registrations, renewals, expiries as JSON lines (HTTP API)\n"
+	"  watch [--json] [--once]   follow registrations, renewals, expiries (HTTP API);\n"
+	"                         reconnects with backoff when the stream ends; --json: the\n"
+	"                         stream's JSON lines; --once: exit 1 when the stream ends\n"
 	"\n"
 	"  --server HOST:PORT     registration listener; IPv6 as [::1]:8053\n"
 	"                         (default $SVCDNS_SERVER, else " DEFAULT_SERVER ")\n"
@@ -46,13 +50,13 @@ static const char usage_text[] =
 	"  --keepalive            stay in the foreground: renew at a third of the lease,\n"
 	"                         register again when the server forgot the instance,\n"
 	"                         deregister on SIGINT or SIGTERM\n"
-	"  --help, --version\n"
+	"  -h, --help, --version\n"
 	"\n"
 	"Exit status: 0 OK, 1 ERR reply or server unreachable, 2 usage error.\n";
 
 enum option_id {
 	OPT_SERVER = 256, OPT_TCP, OPT_KEY, OPT_KEY_FILE, OPT_HTTP, OPT_TTL, OPT_PROTO, OPT_PRIORITY,
-	OPT_WEIGHT, OPT_TXT, OPT_KEEPALIVE, OPT_HELP, OPT_VERSION,
+	OPT_WEIGHT, OPT_TXT, OPT_KEEPALIVE, OPT_JSON, OPT_ONCE, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +71,8 @@ static const struct option long_options[] = {
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
 	{ "txt", required_argument, NULL, OPT_TXT },
 	{ "keepalive", no_argument, NULL, OPT_KEEPALIVE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -82,6 +88,8 @@ struct command_line {
 	struct svcdns_instance inst;      /* register's fields; renew's ttl */
 	unsigned command_options;         /* option_bit()s of the command options given */
 	int keepalive;
+	int json;                         /* list, watch: JSON output */
+	int once;                         /* watch: no reconnecting */
 	int txt_count;
 	char **args;                      /* COMMAND and its operands */
 	int arg_count;
@@ -133,7 +141,7 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 	unsigned long number = 0;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_SERVER:
 			cl->server = optarg;
@@ -179,6 +187,8 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 				return usage_error("more than %d --txt options", SVCDNS_MAX_TXT);
 			if (optarg[0] == '\0' || strlen(optarg) > 255 || strpbrk(optarg, " \t\r\n") != NULL)
 				return usage_error("--txt '%s' must be 1-255 bytes without spaces", optarg);
+			if (optarg[0] == '=' || strchr(optarg, '=') == NULL)
+				return usage_error("--txt '%s' must be KEY=VALUE (a key, then '=')", optarg);
 			cl->inst.txt[cl->txt_count++] = optarg;
 			cl->command_options |= option_bit(OPT_TXT);
 			break;
@@ -186,6 +196,15 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 			cl->keepalive = 1;
 			cl->command_options |= option_bit(OPT_KEEPALIVE);
 			break;
+		case OPT_JSON:
+			cl->json = 1;
+			cl->command_options |= option_bit(OPT_JSON);
+			break;
+		case OPT_ONCE:
+			cl->once = 1;
+			cl->command_options |= option_bit(OPT_ONCE);
+			break;
+		case 'h':
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -386,11 +405,42 @@ static int command_deregister(struct svcdns_client *c, struct command_line *cl)
 	return report(c, status);
 }
 
+/* LIST over UDP gets ERR 413 when the reply does not fit one datagram: then it is asked
+ * again over TCP, which has no such limit. Nothing was printed for the refused one. */
 static int command_list(struct svcdns_client *c, struct command_line *cl)
 {
+	const char *service = cl->arg_count == 2 ? cl->args[1] : NULL;
+	struct svcdns_client *tcp = NULL;
+	struct list_json lj;
 	if (cl->arg_count > 2)
 		return usage_error("list takes at most a SERVICE");
-	return report(c, svcdns_list(c, cl->arg_count == 2 ? cl->args[1] : NULL, print_instance, NULL, NULL));
+	list_json_init(&lj);
+	void (*fn)(const struct svcdns_instance *, void *) = cl->json ? list_json_add : print_instance;
+	int status = svcdns_list(c, service, fn, &lj, NULL);
+	if (status == 413 && !cl->tcp) {
+		tcp = svcdns_open(cl->server, 1);
+		if (tcp == NULL) {
+			fprintf(stderr, "svcdnsctl: %s\n", strerror(errno));
+			list_json_free(&lj);
+			return EXIT_FAILED;
+		}
+		status = set_up_key(tcp, cl);
+		if (status == -1)
+			status = svcdns_list(tcp, service, fn, &lj, NULL);
+		else
+			goto out;
+		c = tcp;
+	}
+	if (status == 0 && cl->json && list_json_print(&lj, service, stdout) < 0) {
+		fprintf(stderr, "svcdnsctl: cannot print the JSON list: %s\n", strerror(errno));
+		status = EXIT_FAILED;
+		goto out;
+	}
+	status = report(c, status);
+out:
+	list_json_free(&lj);
+	svcdns_close(tcp);
+	return status;
 }
 
 static int command_ping(struct svcdns_client *c, struct command_line *cl)
@@ -413,9 +463,9 @@ static const struct command commands[] = {
 	{ "register", command_register, { OPT_TTL, OPT_PROTO, OPT_PRIORITY, OPT_WEIGHT, OPT_TXT, OPT_KEEPALIVE } },
 	{ "renew", command_renew, { OPT_TTL } },
 	{ "deregister", command_deregister, { 0 } },
-	{ "list", command_list, { 0 } },
+	{ "list", command_list, { OPT_JSON } },
 	{ "ping", command_ping, { 0 } },
-	{ "watch", NULL, { 0 } },     /* talks HTTP, not the registration protocol: see main */
+	{ "watch", NULL, { OPT_JSON, OPT_ONCE } },  /* talks HTTP, not the registration protocol: see main */
 };
 
 static int command_takes(const struct command *command, int option_id)
@@ -446,7 +496,7 @@ int main(int argc, char **argv)
 		status = usage_error("unknown command '%s'", cl.args[0]);
 		goto out;
 	}
-	for (int id = OPT_TTL; id <= OPT_KEEPALIVE; id++) {
+	for (int id = OPT_TTL; id <= OPT_ONCE; id++) {
 		if ((cl.command_options & option_bit(id)) != 0 && !command_takes(command, id)) {
 			status = usage_error("--%s is not an option of %s", option_name(id), command->name);
 			goto out;
@@ -459,7 +509,8 @@ int main(int argc, char **argv)
 			status = usage_error("watch takes no operands");
 			goto out;
 		}
-		status = svcdnsctl_watch(http && *http ? http : SVCDNSCTL_HTTP_DEFAULT, stdout);
+		struct watch_options options = { .json = cl.json, .once = cl.once };
+		status = svcdnsctl_watch(http && *http ? http : SVCDNSCTL_HTTP_DEFAULT, stdout, &options);
 		goto out;
 	}
 	const char *server = cl.server;
@@ -467,6 +518,7 @@ int main(int argc, char **argv)
 		server = getenv("SVCDNS_SERVER");
 	if (server == NULL || server[0] == '\0')
 		server = DEFAULT_SERVER;
+	cl.server = server;
 	c = svcdns_open(server, cl.tcp);
 	if (c == NULL) {
 		if (errno == EINVAL)

@@ -2,8 +2,13 @@
  *
  * The request is HTTP/1.0 on purpose: evhttp then sends the stream as it is and ends it
  * by closing the connection, where HTTP/1.1 would get it in chunks. The body needs no
- * decoding, and each line is copied out the moment it arrives. */
+ * decoding, and each line is copied out the moment it arrives.
+ *
+ * When the stream ends or the server cannot be reached, watch says so on stderr and
+ * connects again after a pause that doubles from 0.5 s to 30 s (reset once a stream was
+ * accepted); --once gives up instead, with status 1. */
 #include <errno.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +19,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "watch.h"
@@ -22,6 +28,8 @@
 #define WATCH_CONNECT_TIMEOUT_S 5
 #define WATCH_KEEPALIVE_IDLE_S 60   /* probe a silent server after this long ... */
 #define WATCH_KEEPALIVE_COUNT 4     /* ... and give up after this many unanswered probes */
+#define WATCH_BACKOFF_FIRST_MS 500  /* the first pause before reconnecting ... */
+#define WATCH_BACKOFF_MAX_MS 30000  /* ... doubling up to this */
 
 struct http_target {
 	char host[256];   /* name or address, IPv6 without brackets */
@@ -172,45 +180,107 @@ static int read_response_head(FILE *in, const struct http_target *t, char **line
 	return 0;
 }
 
-int svcdnsctl_watch(const char *http_server, FILE *out)
+/* One change line as people read it: "TIME EVENT INSTANCE.SERVICE ADDRESS:PORT ttl=N". */
+static int print_human(const char *line, FILE *out)
 {
-	struct http_target target;
+	json_error_t error;
+	json_t *event = json_loads(line, 0, &error);
+	int rc;
+	const char *time_text = json_string_value(json_object_get(event, "time"));
+	const char *what = json_string_value(json_object_get(event, "event"));
+	const char *service = json_string_value(json_object_get(event, "service"));
+	const char *instance = json_string_value(json_object_get(event, "instance"));
+	const char *address = json_string_value(json_object_get(event, "address"));
+	if (!time_text || !what || !service || !instance) {
+		rc = fputs(line, out) == EOF ? -1 : 0;  /* not a change line: as it came */
+	} else {
+		json_int_t port = json_integer_value(json_object_get(event, "port"));
+		json_int_t ttl = json_integer_value(json_object_get(event, "ttl"));
+		rc = fprintf(out, strchr(address ? address : "", ':') ? "%s %s %s.%s [%s]:%lld ttl=%lld\n"
+								      : "%s %s %s.%s %s:%lld ttl=%lld\n",
+			     time_text, what, instance, service, address ? address : "-", (long long)port,
+			     (long long)ttl) < 0 ? -1 : 0;
+	}
+	json_decref(event);
+	return rc;
+}
+
+enum watch_end { WATCH_ENDED, WATCH_UNREACHABLE, WATCH_FATAL };
+
+/* One connection: request, head, then every line until the stream ends. *streamed is
+ * set once the server accepted the request. */
+static enum watch_end watch_stream(const struct http_target *target, FILE *out, int json, int *streamed)
+{
 	FILE *in = NULL;
 	char *line = NULL;
 	size_t cap = 0;
-	int fd = -1, rc = 1;
-	if (!http_server || parse_target(http_server, &target) < 0) {
-		watch_error("bad HTTP server '%s': use HOST:PORT or [IPv6]:PORT", http_server ? http_server : "");
-		goto out;
-	}
-	fd = connect_to(&target);
-	if (fd < 0 || send_request(fd, &target) < 0)
+	enum watch_end end = WATCH_UNREACHABLE;
+	int fd = connect_to(target);
+	if (fd < 0 || send_request(fd, target) < 0)
 		goto out;
 	in = fdopen(fd, "r");
 	if (!in) {
 		watch_error("%s", strerror(errno));
+		end = WATCH_FATAL;
 		goto out;
 	}
 	fd = -1;  /* closed with in */
-	if (read_response_head(in, &target, &line, &cap) < 0)
+	if (read_response_head(in, target, &line, &cap) < 0) {
+		end = WATCH_FATAL;  /* something answered, and it is not an svcdns stream */
 		goto out;
+	}
+	*streamed = 1;
 	ssize_t n;
 	while ((n = getline(&line, &cap, in)) > 0) {
-		if (fwrite(line, 1, (size_t)n, out) != (size_t)n || fflush(out) == EOF) {
+		int written = json ? (fwrite(line, 1, (size_t)n, out) == (size_t)n ? 0 : -1) : print_human(line, out);
+		if (written < 0 || fflush(out) == EOF) {
 			watch_error("cannot write: %s", strerror(errno));
+			end = WATCH_FATAL;
 			goto out;
 		}
 	}
-	if (ferror(in)) {
-		watch_error("reading from %s: %s", target.label, strerror(errno));
-		goto out;
-	}
-	rc = 0;  /* the server ended the stream (it shut down) */
+	if (ferror(in))
+		watch_error("reading from %s: %s", target->label, strerror(errno));
+	end = WATCH_ENDED;
 out:
 	free(line);
 	if (in)
 		fclose(in);
 	if (fd >= 0)
 		close(fd);
-	return rc;
+	return end;
+}
+
+int svcdnsctl_watch(const char *http_server, FILE *out, const struct watch_options *options)
+{
+	struct http_target target;
+	unsigned backoff_ms = WATCH_BACKOFF_FIRST_MS;
+	int was_down = 0;
+	if (!http_server || parse_target(http_server, &target) < 0) {
+		watch_error("bad HTTP server '%s': use HOST:PORT or [IPv6]:PORT", http_server ? http_server : "");
+		return 2;
+	}
+	for (;;) {
+		int streamed = 0;
+		if (was_down)
+			watch_error("connecting to %s again", target.label);
+		enum watch_end end = watch_stream(&target, out, options->json, &streamed);
+		if (end == WATCH_FATAL)
+			return 1;
+		if (options->once) {
+			if (end == WATCH_ENDED)
+				watch_error("%s ended the stream (the server stopped, or dropped a watcher that fell behind)",
+					    target.label);
+			return 1;
+		}
+		if (streamed)
+			backoff_ms = WATCH_BACKOFF_FIRST_MS;  /* it worked: the next outage starts afresh */
+		watch_error("%s; reconnecting in %u.%u s", end == WATCH_ENDED ? "the stream ended" : "no connection",
+			    backoff_ms / 1000, backoff_ms % 1000 / 100);
+		was_down = 1;
+		struct timespec pause = { backoff_ms / 1000, (long)(backoff_ms % 1000) * 1000000L };
+		while (nanosleep(&pause, &pause) < 0 && errno == EINTR)
+			;
+		backoff_ms = backoff_ms * 2 > WATCH_BACKOFF_MAX_MS ? WATCH_BACKOFF_MAX_MS : backoff_ms * 2;
+	}
 }

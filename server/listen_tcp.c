@@ -19,6 +19,7 @@
 #include "listen_dns.h"
 #include "log.h"
 #include "netio.h"
+#include "query_log.h"
 #include "xfr_out.h"
 
 #define TCP_OUTPUT_HIGH (256 * 1024)  /* stop reading queries above this much unsent */
@@ -109,8 +110,8 @@ static size_t tcp_answer_one(struct tcp_conn *c, const uint8_t *msg, size_t len,
 {
 	struct dns_front *front = c->ctx->front;
 	struct front_result res;
-	switch (dns_front_query(front, (const struct sockaddr *)&c->peer, DNS_TCP, msg, len,
-				answer + 2, 65535, &res)) {
+	switch ((c->ctx->cfg->log_queries ? query_log_front : dns_front_query)(front,
+			(const struct sockaddr *)&c->peer, DNS_TCP, msg, len, answer + 2, 65535, &res)) {
 	case FRONT_SEND:
 		return res.len;
 	case FRONT_FORWARD:

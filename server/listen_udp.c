@@ -16,6 +16,7 @@
 #include "listen_dns.h"
 #include "log.h"
 #include "netio.h"
+#include "query_log.h"
 
 #define UDP_BATCH 32
 #define UDP_QUERY_MAX 4096   /* bigger datagrams are not queries we answer */
@@ -133,8 +134,10 @@ static size_t udp_answer_one(struct udp_listener *l, int i, uint8_t *answer)
 	struct udp_slot *s = &l->slots[i];
 	struct msghdr *qh = &l->in[i].msg_hdr;
 	struct front_result res;
-	switch (dns_front_query(front, (const struct sockaddr *)&s->peer, DNS_UDP, s->query,
-				l->in[i].msg_len, answer, l->answer_size, &res)) {
+	/* log-queries: the one branch the query log costs when it is off. */
+	switch ((l->ctx->cfg->log_queries ? query_log_front : dns_front_query)(front,
+			(const struct sockaddr *)&s->peer, DNS_UDP, s->query, l->in[i].msg_len,
+			answer, l->answer_size, &res)) {
 	case FRONT_SEND:
 		return res.len;
 	case FRONT_FORWARD:

@@ -25,10 +25,9 @@ int log_level_parse(const char *text, enum log_level *level)
 	return -1;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/* Writes "TIME LABEL message" as one line. */
+static void log_line(const char *label, const char *fmt, va_list ap)
 {
-	if (level < min_level)
-		return;
 	char line[1024];
 	struct timeval now;
 	struct tm tm;
@@ -36,11 +35,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	gmtime_r(&now.tv_sec, &tm);
 	int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
 	n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ %-5s ",
-		      (long)(now.tv_usec / 1000), level_names[level]);
-	va_list ap;
-	va_start(ap, fmt);
+		      (long)(now.tv_usec / 1000), label);
 	int body = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	/* A message longer than the buffer is cut, never split over lines. */
 	if (body < 0 || (size_t)(n + body) >= sizeof line - 1)
 		n = (int)sizeof line - 2;
@@ -51,4 +47,22 @@ void log_msg(enum log_level level, const char *fmt, ...)
 			line[i] = ' ';
 	line[n++] = '\n';
 	fwrite(line, 1, (size_t)n, stderr);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	if (level < min_level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_line(level_names[level], fmt, ap);
+	va_end(ap);
+}
+
+void log_query(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_line("query", fmt, ap);
+	va_end(ap);
 }

@@ -14,6 +14,10 @@ int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Writes "TIME query message" whatever the level: the query log (log-queries) is asked
+ * for by itself. */
+void log_query(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "pidfile.h"
 #include "server.h"
 #include "version.h"
 
@@ -15,7 +16,7 @@ static const char usage_text[] =
 	"usage: svcdns [--config FILE] [--dns ADDR:PORT]... [--register ADDR:PORT]... [--state FILE]\n"
 	"              [--forward ADDR[:PORT]|resolv.conf]... [--http ADDR:PORT|off]\n"
 	"              [--domain NAME] [--zones DIR] [--log-level debug|info|warn|error]\n"
-	"              [--check-config] [--version] [--help]\n"
+	"              [--log-queries] [--pid-file FILE] [--check-config] [--version] [--help]\n"
 	"\n"
 	"  --config FILE      YAML configuration (see zones/svcdns.example.yml)\n"
 	"  --dns ADDR:PORT    DNS listen address, UDP and TCP; repeatable; IPv6 as [::1]:5353\n"
@@ -30,6 +31,8 @@ static const char usage_text[] =
 	"  --domain NAME      service domain (default svc.internal)\n"
 	"  --zones DIR        directory of *.zone master files (default zones)\n"
 	"  --log-level LEVEL  debug, info, warn or error (default info)\n"
+	"  --log-queries      log one line per DNS query (as log-queries: true; default off)\n"
+	"  --pid-file FILE    write the server's PID to FILE once it serves; removed at exit\n"
 	"  --check-config     load and check the config and zones, then exit (0 good, 2 bad)\n"
 	"  --version          print the version and exit\n"
 	"  --help             print this help and exit\n"
@@ -49,6 +52,8 @@ struct cli {
 	const char *domain;
 	const char *zones;
 	const char *log_level;
+	int log_queries;
+	const char *pid_file;
 	int check_config;
 };
 
@@ -65,7 +70,7 @@ static int add_flag_value(const char **list, int *count, int max, const char *fl
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
-	enum { OPT_CONFIG = 256, OPT_DNS, OPT_REGISTER, OPT_STATE, OPT_FORWARD, OPT_HTTP, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_CHECK, OPT_VERSION, OPT_HELP };
+	enum { OPT_CONFIG = 256, OPT_DNS, OPT_REGISTER, OPT_STATE, OPT_FORWARD, OPT_HTTP, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_LOG_QUERIES, OPT_PID_FILE, OPT_CHECK, OPT_VERSION, OPT_HELP };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "dns", required_argument, NULL, OPT_DNS },
@@ -76,6 +81,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "zones", required_argument, NULL, OPT_ZONES },
 		{ "log-level", required_argument, NULL, OPT_LOG },
+		{ "log-queries", no_argument, NULL, OPT_LOG_QUERIES },
+		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -105,6 +112,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		case OPT_DOMAIN: cli->domain = optarg; break;
 		case OPT_ZONES: cli->zones = optarg; break;
 		case OPT_LOG: cli->log_level = optarg; break;
+		case OPT_LOG_QUERIES: cli->log_queries = 1; break;
+		case OPT_PID_FILE: cli->pid_file = optarg; break;
 		case OPT_CHECK: cli->check_config = 1; break;
 		case OPT_VERSION: printf("svcdns %s\n", SVCDNS_VERSION); return EXIT_OK;
 		case OPT_HELP: fputs(usage_text, stdout); return EXIT_OK;
@@ -192,6 +201,8 @@ static int load_config(struct config *cfg, void *arg, char err[CONFIG_ERROR_MAX]
 		snprintf(err, CONFIG_ERROR_MAX, "--log-level: '%s': use debug, info, warn or error", cli->log_level);
 		return -1;
 	}
+	if (cli->log_queries)
+		cfg->log_queries = 1;
 	config_finish(cfg);
 	return 0;
 }
@@ -219,12 +230,21 @@ int main(int argc, char **argv)
 	}
 
 	struct server srv;
+	int pid_written = 0;
 	rc = server_init(&srv, &cfg, load_config, &cli);
-	if (rc < 0)
+	if (rc < 0) {
 		rc = rc == SERVER_BAD_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
-	else if (server_run(&srv) < 0)
+	} else if (cli.pid_file && pidfile_write(cli.pid_file, err) < 0) {
+		log_error("--pid-file: %s", err);
 		rc = EXIT_RUNTIME;
+	} else {
+		pid_written = cli.pid_file != NULL;
+		if (server_run(&srv) < 0)
+			rc = EXIT_RUNTIME;
+	}
 	server_free(&srv);
+	if (pid_written)
+		pidfile_remove(cli.pid_file);
 	config_free(&cfg);
 	return rc;
 }

@@ -362,14 +362,16 @@ static int execute_request(struct registrar *r, const char *line, size_t len,
 	return 0;
 }
 
-/* Every refused request is logged once, with its source, so an operator sees who
- * sends what; the request itself is not echoed (it may hold a signature).  The
- * reply is an ERR line, and its first line is what the log shows. */
-static void log_refusal(const struct sockaddr *source, struct evbuffer *reply)
+/* A refused request is logged with its source, so an operator sees who sends what;
+ * the request itself is not echoed (it may hold a signature).  The reply is an ERR
+ * line, and its first line is what the log shows.  Under a flood only the first few
+ * of each code per interval are logged, then a count (log_limit.h). */
+static void log_refusal(struct registrar *r, int code, const struct sockaddr *source,
+			struct evbuffer *reply)
 {
 	char addr[INET6_ADDRSTRLEN] = "?";
 	size_t len = evbuffer_get_length(reply);
-	if (!log_enabled(LOG_INFO))
+	if (!log_enabled(LOG_INFO) || !log_limit_allow(registrar_refusal_log(r, code), r->now_ms))
 		return;
 	const char *text = (const char *)evbuffer_pullup(reply, len < 200 ? (ev_ssize_t)len : 200);
 	uint8_t ip[16];
@@ -389,7 +391,7 @@ void reg_proto_execute(struct registrar *r, const char *line, size_t len,
 	struct evbuffer *reply = r->reply;
 	int code = execute_request(r, line, len, source, transport, reply);
 	if (code != 0)
-		log_refusal(source, reply);
+		log_refusal(r, code, source, reply);
 	metrics_count_registration(&r->metrics, code);
 	evbuffer_add_buffer(out, reply);
 }

@@ -137,6 +137,14 @@ int registrar_init(struct registrar *r, struct registry *reg, const struct confi
 	replay_cache_init(&r->replay);
 	rate_limiter_init(&r->rate, cfg->rate_limit, cfg->rate_burst, 65536);
 	registrar_tick(r);
+	static const char *const refusal_names[REG_REFUSAL_KINDS] = {
+		"register: ERR 400", "register: ERR 401", "register: ERR 403", "register: ERR 404",
+		"register: ERR 409", "register: ERR 413", "register: ERR 429", "register: ERR 503",
+		"register: other refusals",
+	};
+	for (int i = 0; i < REG_REFUSAL_KINDS; i++)
+		log_limit_init(&r->refusal_log[i], refusal_names[i]);
+	log_limit_init(&r->journal_log, "state: cannot write the journal");
 	r->reply = evbuffer_new();
 	r->line_copy = malloc(CONFIG_LINE_LENGTH_MAX + 1);
 	if (!r->reply || !r->line_copy) {
@@ -299,9 +307,21 @@ static int check_register(struct registrar *r, const struct instance_spec *spec,
 	return 0;
 }
 
-static int journal_failed(struct reg_result *res)
+struct log_limit *registrar_refusal_log(struct registrar *r, int code)
 {
-	log_error("state: cannot write the journal: %s; refusing changes", strerror(errno));
+	static const int codes[REG_REFUSAL_KINDS - 1] = { 400, 401, 403, 404, 409, 413, 429, 503 };
+	for (int i = 0; i < REG_REFUSAL_KINDS - 1; i++)
+		if (codes[i] == code)
+			return &r->refusal_log[i];
+	return &r->refusal_log[REG_REFUSAL_KINDS - 1];
+}
+
+static int journal_failed(struct registrar *r, struct reg_result *res)
+{
+	int saved = errno;
+	if (log_limit_allow(&r->journal_log, r->now_ms))
+		log_error("state: cannot write the journal: %s; refusing changes", strerror(saved));
+	errno = saved;
 	set_error(res, 503, "state file not writable (%s): change not made", strerror(errno));
 	return -1;
 }
@@ -319,7 +339,7 @@ void registrar_register(struct registrar *r, struct instance_spec *spec, unsigne
 	spec->owner_key = (uint16_t)(key_index + 1);
 	if (r->state && state_append_put(r->state, spec, spec->expires_ms + r->wall_minus_mono_ms,
 					 key_name_of(r->cfg, spec->owner_key)) < 0) {
-		journal_failed(res);
+		journal_failed(r, res);
 		return;
 	}
 	int existed = inst != NULL;
@@ -369,7 +389,7 @@ void registrar_renew(struct registrar *r, const char *service, const char *insta
 	res->granted_ttl = clamp_ttl(r->cfg, ttl);
 	int64_t expires = r->now_ms + (int64_t)res->granted_ttl * 1000;
 	if (r->state && state_append_renew(r->state, service, instance, expires + r->wall_minus_mono_ms) < 0) {
-		journal_failed(res);
+		journal_failed(r, res);
 		return;
 	}
 	inst->expires_ms = expires;
@@ -386,7 +406,7 @@ void registrar_deregister(struct registrar *r, const char *service, const char *
 	if (!inst)
 		return;
 	if (r->state && state_append_remove(r->state, service, instance) < 0) {
-		journal_failed(res);
+		journal_failed(r, res);
 		return;
 	}
 	tell(r, REG_DEREGISTERED, inst);
@@ -438,6 +458,9 @@ int registrar_commit(struct registrar *r)
 
 void registrar_maintain(struct registrar *r)
 {
+	for (int i = 0; i < REG_REFUSAL_KINDS; i++)
+		log_limit_flush(&r->refusal_log[i], r->now_ms);
+	log_limit_flush(&r->journal_log, r->now_ms);
 	/* After a failed write the journal refuses every change until a compaction has
 	 * rewritten it; no change means no commit, so the attempt must come from here. */
 	if (!r->state)

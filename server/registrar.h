@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "lease.h"
+#include "log_limit.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "reg_auth.h"
@@ -21,6 +22,10 @@
 enum reg_change { REG_REGISTERED, REG_UPDATED, REG_RENEWED, REG_DEREGISTERED, REG_EXPIRED };
 
 typedef void (*reg_change_fn)(void *arg, enum reg_change change, const struct instance *inst);
+
+/* The kinds of refusal whose log lines are thinned apart: 400, 401, 403, 404, 409, 413,
+ * 429, 503 and any other code. */
+#define REG_REFUSAL_KINDS 9
 
 struct registrar {
 	struct registry *reg;
@@ -36,6 +41,8 @@ struct registrar {
 	struct evbuffer *reply;       /* scratch for one request's reply (reg_proto.c) */
 	char *line_copy;              /* scratch for one request's fields, CONFIG_LINE_LENGTH_MAX + 1 bytes */
 	struct registration_metrics metrics;
+	struct log_limit refusal_log[REG_REFUSAL_KINDS];  /* per ERR code: a flood logs a summary */
+	struct log_limit journal_log;                     /* "cannot write the journal" */
 	reg_change_fn on_change;      /* told about every change, before a removal frees it */
 	void *on_change_arg;
 };
@@ -46,6 +53,9 @@ struct reg_result {
 	char reason[160];
 	unsigned granted_ttl;
 };
+
+/* The limiter of a refusal's log line by its ERR code. */
+struct log_limit *registrar_refusal_log(struct registrar *r, int code);
 
 /* Names the one function told about every change. */
 void registrar_set_listener(struct registrar *r, reg_change_fn fn, void *arg);

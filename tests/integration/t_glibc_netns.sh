@@ -3,7 +3,8 @@
 # the real svcdns. glibc only talks to port 53, so the test makes a private network namespace
 # with a veth pair (both ends inside it, 198.18.213.0/24 benchmark range), runs svcdns inside
 # it on 198.18.213.1:53, and gives the namespace its own resolv.conf / nsswitch.conf / hosts
-# under /etc/netns/NS (see /work/shared/TESTING-NOTES.md). The namespace has no route anywhere
+# under /etc/netns/NS (otherwise glibc may ask a host-side resolver daemon, and getaddrinfo
+# with AI_ADDRCONFIG needs a non-loopback address: hence the veth). The namespace has no route anywhere
 # else, so every answer glibc sees comes from svcdns.
 # Needs root (ip netns add); skips with a TAP SKIP line only when the namespace cannot be made
 # by a non-root user.

@@ -178,9 +178,9 @@ is "$(reg 'REGISTER stream s3 10.0.3.4 9003')" "OK ttl=30" "register after a wat
 check "remaining watchers still stream" wait_for 5 grep -q '"instance":"s3"' "$WORK/all.out"
 is "$(get /healthz)" "ok" "server fine after a watcher left"
 
-# svcdnsctl watch (client/watch.c).
+# svcdnsctl watch --json --once (client/watch.c; t_ctl_json.sh has the rest).
 CTL=$(dirname "$SVCDNS_BIN")/svcdnsctl
-"$CTL" --http "127.0.0.1:$HTTPPORT" watch >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
+"$CTL" --http "127.0.0.1:$HTTPPORT" watch --json --once >"$WORK/ctl.out" 2>"$WORK/ctl.err" &
 ctl_pid=$!
 on_exit "kill $ctl_pid"
 check "svcdnsctl watch connected" wait_for 5 metric_is svcdns_http_watchers $((watchers + 3))
@@ -194,7 +194,7 @@ stop_server
 check "HTTP/1.0 watcher saw the stream end" wait_for 5 bash -c "! kill -0 $v10_pid 2>/dev/null"
 check "HTTP/1.1 watcher saw the stream end" wait_for 5 bash -c "! kill -0 $all_pid 2>/dev/null"
 if [ -n "${ctl_pid:-}" ]; then
-	wait "$ctl_pid"; is "$?" "0" "svcdnsctl watch exits 0 when the server ends the stream"
+	wait "$ctl_pid"; is "$?" "1" "svcdnsctl watch --once exits 1 when the server ends the stream"
 fi
 
 # --- start-up errors and --http off ------------------------------------------------------

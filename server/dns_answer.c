@@ -424,14 +424,39 @@ static int answer_reverse(struct responder *r, const struct dns_query *q, struct
 }
 
 /* A single-label name ("user-service.", what glibc asks without a search line) is
- * answered from the service domain with the owner name as asked. There is no zone
+ * answered from the service domain (registry and zone file) with the owner name as
+ * asked; a CNAME there is handed back in *cname to be followed. There is no zone
  * around it, so a NODATA carries no SOA. */
-static int answer_bare_name(struct responder *r, const struct dns_query *q, struct answer *a)
+static int answer_bare_name(struct responder *r, const struct dns_query *q, struct answer *a,
+			    const struct rrset **cname)
 {
-	if (!r->cfg->bare_names || dname_label_count(q->qname) != 1)
+	const struct config *cfg = r->cfg;
+	if (!cfg->bare_names || dname_label_count(q->qname) != 1 ||
+	    q->qname_len - 1 + cfg->domain_len > DNAME_MAX_WIRE)
 		return 0;
 	const struct service *svc = registry_find_service(r->reg, q->qname);
-	if (!svc || !answer_service(r, a, q->qname, svc, q->qtype))
+	int exists = svc && answer_service(r, a, q->qname, svc, q->qtype);
+	/* The service domain's zone file may hold the name too: its records merge in. */
+	uint8_t fqdn[DNAME_MAX_WIRE];
+	memcpy(fqdn, q->qname, q->qname_len - 1);
+	memcpy(fqdn + q->qname_len - 1, cfg->domain, cfg->domain_len);
+	size_t len = q->qname_len - 1 + cfg->domain_len;
+	const struct zone *z = zones_find(r->zones, fqdn, len);
+	const struct zone_node *node = z && z->is_service_domain ? zone_find_node(z, fqdn, len) : NULL;
+	if (node) {
+		exists = 1;
+		const struct rrset *set = q->qtype == TYPE_ANY && node->rrset_count &&
+					  !a->item_count[SECTION_ANSWER] ? &node->rrsets[0] :
+					  node_find_rrset(node, q->qtype);
+		if (set) {
+			add_static_rrset(a, SECTION_ANSWER, q->qname, set);
+			add_target_addresses(r, a, set);
+		} else if (q->qtype != TYPE_CNAME && !a->item_count[SECTION_ANSWER] &&
+			   (*cname = node_find_rrset(node, TYPE_CNAME))) {
+			add_static_rrset(a, SECTION_ANSWER, q->qname, *cname);  /* the caller follows it */
+		}
+	}
+	if (!exists)
 		return 0;
 	a->authoritative = 1;
 	return 1;
@@ -482,9 +507,14 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 
 	for (int step = 0; step < ANSWER_MAX_CHAIN; step++) {
 		struct zone_match m;
+		const struct rrset *bare_cname = NULL;
 		if (!find_zone(r, name, len, &m)) {
-			if (step == 0 && (answer_reverse(r, q, a) || answer_bare_name(r, q, a)))
-				return;
+			if (step == 0 && (answer_reverse(r, q, a) || answer_bare_name(r, q, a, &bare_cname))) {
+				if (!bare_cname || !(name = cname_target(a, step, bare_cname)))
+					return;
+				len = dname_length(name);
+				continue;
+			}
 			if (step == 0) {
 				a->rcode = RCODE_REFUSED;
 				a->ede = EDE_NOT_AUTHORITATIVE;

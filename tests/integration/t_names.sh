@@ -66,3 +66,21 @@ is "$(rcode -x 10.0.5.5 PTR)" "REFUSED" "the old address has no PTR any more"
 is "$(qs -x 10.0.5.6 PTR)" "a1.api.svc.internal." "the new address has it"
 is "$(reg 'DEREGISTER api a1')" "OK" "deregister"
 is "$(rcode -x 10.0.5.6 PTR)" "REFUSED" "PTR gone with the instance"
+
+# --- bare names and the service domain's zone file ----------------------------------------
+stop_server
+mkdir -p "$WORK/zones"
+cat >"$WORK/zones/svc.internal.zone" <<'EOF_ZONE'
+$TTL 60
+db       TXT   "static note"
+legacy   A     10.9.9.9
+alias    CNAME db
+EOF_ZONE
+start_server --config "$WORK/svcdns.yml" --zones "$WORK/zones" || exit 1
+is "$(qs db TXT)" '"static note"' "bare name: a zone-file record of the service domain merges in"
+is "$(qs db A | sort | tr '\n' ' ')" "10.0.2.1 10.0.2.2 10.0.2.3 " "... beside the registry's addresses"
+is "$(qs legacy A)" "10.9.9.9" "bare name of a name only the zone file holds"
+out=$(q alias A)
+like "$out" "alias\.[[:space:]]+60[[:space:]]+IN[[:space:]]+CNAME[[:space:]]+db\.svc\.internal\." "bare name with a CNAME: the CNAME, owner as asked"
+like "$out" "db\.svc\.internal\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+10\.0\.2\." "... followed into the registry"
+stop_server

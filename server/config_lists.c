@@ -170,20 +170,10 @@ static int key_secret(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v
 /* A secret kept apart from the config must not be readable by others. */
 static int key_secret_file(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
-	char path[PATH_MAX];
 	char buf[300];
-	if (cfg_set_path(y, k, v, path, sizeof path) < 0)
+	size_t n;
+	if (cfg_read_secret_file(y, v, k, buf, sizeof buf, &n) < 0)
 		return -1;
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return cfg_fail(y, v, k, "'%s': %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 0077)) {
-		fclose(f);
-		return cfg_fail(y, v, k, "'%s' is readable by group or others: chmod 600 it", path);
-	}
-	size_t n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
 	return set_secret(y, v, k, t, buf, n);
 }
 

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "config_yaml.h"
 
@@ -90,19 +89,10 @@ static int tsig_secret(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *
 
 static int tsig_secret_file(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
-	char path[PATH_MAX], buf[TSIG_SECRET_MAX * 2];
-	if (cfg_set_path(y, k, v, path, sizeof path) < 0)
+	char buf[TSIG_SECRET_MAX * 2];
+	size_t n;
+	if (cfg_read_secret_file(y, v, k, buf, sizeof buf - 1, &n) < 0)
 		return -1;
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return cfg_fail(y, v, k, "'%s': cannot open: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 0077)) {
-		fclose(f);
-		return cfg_fail(y, v, k, "'%s' is readable by group or others: chmod 600 it", path);
-	}
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
 	buf[n] = 0;
 	return set_tsig_secret(y, v, k, t, buf);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config_yaml.h"
 
@@ -179,5 +180,24 @@ int cfg_apply_mapping(struct yaml_ctx *y, yaml_node_t *map, const char *where,
 		if (rule->set(y, target, key, v) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int cfg_read_secret_file(struct yaml_ctx *y, yaml_node_t *value, const char *key, char *buf,
+			 size_t size, size_t *len)
+{
+	char path[PATH_MAX];
+	if (cfg_set_path(y, key, value, path, sizeof path) < 0)
+		return -1;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return cfg_fail(y, value, key, "'%s': cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 0077)) {
+		fclose(f);
+		return cfg_fail(y, value, key, "'%s' is readable by group or others: chmod 600 it", path);
+	}
+	*len = fread(buf, 1, size, f);
+	fclose(f);
 	return 0;
 }

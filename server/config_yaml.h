@@ -39,6 +39,10 @@ int cfg_set_u32(struct yaml_ctx *y, const char *key, yaml_node_t *value, uint32_
 /* A file or directory path into a buffer of size bytes; a relative one is taken
  * relative to the config file's directory. */
 int cfg_set_path(struct yaml_ctx *y, const char *key, yaml_node_t *value, char *field, size_t size);
+/* Reads at most size bytes of a secret kept in its own file (the value is its path),
+ * refusing one that group or others may read; sets *len. */
+int cfg_read_secret_file(struct yaml_ctx *y, yaml_node_t *value, const char *key, char *buf,
+			 size_t size, size_t *len);
 /* A domain name of LDH labels, into lowercase wire form. */
 int cfg_get_name(struct yaml_ctx *y, yaml_node_t *node, const char *key, uint8_t wire[DNAME_MAX_WIRE]);
 /* One LDH label, lowercased. */

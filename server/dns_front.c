@@ -9,6 +9,7 @@
 #include "dns_front.h"
 #include "dns_wire.h"
 #include "log.h"
+#include "netio.h"
 
 void dns_front_init(struct dns_front *f, struct responder *r, struct dns_guard *g)
 {
@@ -56,6 +57,14 @@ static int transfer_query(struct dns_front *f, const struct sockaddr *peer,
 			return 0;
 	}
 	r->metrics.transfers_refused++;
+	/* UDP sources can be spoofed: their refusals are logged at debug, not flooded. */
+	enum log_level level = q->transport == DNS_TCP ? LOG_INFO : LOG_DEBUG;
+	if (log_enabled(level)) {
+		char peer_text[64];
+		netio_format_peer(peer, peer_text, sizeof peer_text);
+		log_msg(level, "xfr: %s %s: refused (%s)", peer_text, q->qtype == TYPE_AXFR ? "AXFR" : "IXFR",
+			zone ? "not in transfer.allow, or unsigned" : "not a zone of ours");
+	}
 	dns_answer_init(a, RCODE_REFUSED);
 	a->ede = EDE_PROHIBITED;
 	return 0;

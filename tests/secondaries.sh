@@ -125,16 +125,18 @@ answer_set() {
 	dig @127.0.0.1 -p "$1" +norec +time=1 +tries=1 +short "$2" "$3" 2>/dev/null | grep -v '^;' | sort
 }
 
-# follow DESCRIPTION T0 CHECK ARGS...: polls svcdns ($PORT) and every secondary with
-# `CHECK PORT ARGS...` until it passes on each, for up to 3 s after T0 (ms, taken before
-# the change was sent). Prints each one's delay as a TAP comment and asserts that
-# every secondary passed within 1000 ms. svcdns's own delay is reported, not asserted.
+# follow DESCRIPTION T0 CHECK ARGS...: polls the primary ($PORT) and every secondary
+# with `CHECK ARGS... PORT` until it passes on each, for up to 3 s after T0 (ms, taken
+# before the change was sent). Prints each one's delay as a TAP comment and asserts
+# that every secondary passed within 1000 ms. The primary's own delay is reported, not
+# asserted.
 FOLLOW_LIMIT_MS=${FOLLOW_LIMIT_MS:-1000}
+PRIMARY_NAME=${PRIMARY_NAME:-svcdns}
 follow() {
-	local desc=$1 t0=$2 name all=(svcdns "${SECONDARIES[@]}") report="" slow=""
+	local desc=$1 t0=$2 name all=("$PRIMARY_NAME" "${SECONDARIES[@]}") report="" slow=""
 	shift 2
 	local -A at=()
-	local -A port=([svcdns]=$PORT)
+	local -A port=(["$PRIMARY_NAME"]=$PORT)
 	for name in "${SECONDARIES[@]}"; do port[$name]=${SEC_PORT[$name]}; done
 	while :; do
 		for name in "${all[@]}"; do
@@ -146,7 +148,7 @@ follow() {
 	done
 	for name in "${all[@]}"; do
 		report+=" $name ${at[$name]:-(not after 3000)} ms,"
-		[ "$name" = svcdns ] && continue
+		[ "$name" = "$PRIMARY_NAME" ] && continue
 		if [ -z "${at[$name]:-}" ] || [ "${at[$name]}" -gt "$FOLLOW_LIMIT_MS" ]; then slow+=" $name"; fi
 	done
 	echo "# $desc:${report%,}"
@@ -161,4 +163,46 @@ secondary_logs() {
 		[ -s "${SEC_DIR[$name]}/log" ] || continue
 		echo "# $name log (last 15 lines):"; tail -n 15 "${SEC_DIR[$name]}/log" | sed 's/^/#   /'
 	done
+}
+
+# ---- transfers from the primary at 127.0.0.1:$PORT -----------------------------------
+# xfr TOOL ARGS...: a signed transfer with dig or kdig over TCP, its records one per line
+# as "NAME TTL TYPE RDATA" (class dropped, blanks squeezed), in the order sent. Fails
+# when the tool says anything else (an error, a signature it could not verify): with
+# +noall +answer a good transfer prints records only.
+xfr() {
+	local tool=$1 out opts; shift
+	case $tool in
+	dig)  opts=(+time=3 +tries=1) ;;
+	kdig) opts=(+timeout=3 +retry=0) ;;
+	esac
+	out=$("$tool" @127.0.0.1 -p "$PORT" +tcp "${opts[@]}" +noall +answer -y "$XFR_KEY" "$@" 2>&1) &&
+		! grep -q '^;' <<<"$out" || { echo "# $tool $*: failed:"; sed 's/^/#   /' <<<"$out"; return 1; } >&2
+	awk '$3 == "IN" { $3 = ""; print }' <<<"$out" | tr -s ' \t' ' '
+}
+# records: "NAME TYPE RDATA" without the TTL (stdin: xfr's output).
+records() { awk '{ $2 = ""; print }' | tr -s ' '; }
+# first_soa FILE N: "TYPE SERIAL" of record N of a transfer (SERIAL is meant for a SOA).
+first_soa() { awk -v n="$2" 'NR == n {print $3, $6}' "$1"; }
+
+# ixfr_diff FILE: the net change of an IXFR answer in FILE (xfr output) as "-RECORD" and
+# "+RECORD" lines, sorted: the sequences of RFC 1995 applied in order, so a condensed
+# answer and one sequence per version give the same lines.
+ixfr_diff() {
+	records <"$1" | awk 'NR <= 2 { next }              # the new SOA, then the old one
+		$2 == "SOA" { adding = !adding; next }
+		{ key = $0
+		  if (adding) { if (key in del) delete del[key]; else add[key] = 1 }
+		  else        { if (key in add) delete add[key]; else del[key] = 1 } }
+		END { for (k in del) print "-" k; for (k in add) print "+" k }' | sort
+}
+
+# refusal NAME ARGS...: dig and kdig with ARGS (key, source) get no zone and an error.
+refusal() {
+	local desc=$1 out; shift
+	out=$(dig @127.0.0.1 -p "$PORT" +tcp +time=3 +tries=1 "$@" $ZONE AXFR 2>&1)
+	ok "$(grep -cE "[[:space:]]SOA[[:space:]]" <<<"$out")" "$desc (dig): no record of the zone"
+	like "$out" "Transfer failed|REFUSED|NOTAUTH|BADKEY|BADSIG" "$desc (dig): the transfer failed"
+	out=$(kdig @127.0.0.1 -p "$PORT" +tcp +timeout=3 +retry=0 "$@" $ZONE AXFR 2>&1)
+	like "$out" "error '(REFUSED|NOTAUTH|BADKEY|BADSIG)'" "$desc (kdig): REFUSED, or NOTAUTH with BADKEY/BADSIG"
 }

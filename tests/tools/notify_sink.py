@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """notify_sink.py PORT LOG -- a NOTIFY target that never answers.
 
-Listens on 127.0.0.1:PORT (UDP) and writes one line per datagram to LOG:
-  ms=WALL_CLOCK_MS opcode=N qname=NAME serial=N|- tsig=KEYNAME|-
+Listens on 127.0.0.1:PORT, UDP and TCP (2-byte length framing), and writes one line
+per message to LOG:
+  ms=WALL_CLOCK_MS opcode=N qname=NAME serial=N|- tsig=KEYNAME|- udp|tcp
 serial is the SOA serial of the answer section (RFC 1996 3.7) when there is one; tsig
 the key name of a TSIG record at the end of the additional section. Writes "ready"
-first, once the socket is bound. Test scripts use it to count a primary's NOTIFY
+first, once both sockets are bound. Test scripts use it to count a primary's NOTIFY
 retries and their spacing.
 """
+import selectors
 import socket
 import struct
 import sys
@@ -58,18 +60,49 @@ def describe(msg):
 
 def main():
     port, log = int(sys.argv[1]), sys.argv[2]
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", port))
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", port))
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind(("127.0.0.1", port))
+    tcp.listen(16)
+    sel = selectors.DefaultSelector()
+    sel.register(udp, selectors.EVENT_READ, "udp")
+    sel.register(tcp, selectors.EVENT_READ, "listen")
+    buffers = {}
     with open(log, "a", buffering=1) as out:
-        out.write("ready\n")
-        while True:
-            msg, _ = sock.recvfrom(65535)
+        def record(msg, transport):
             ms = int(time.time() * 1000)
             try:
                 text = describe(msg)
             except (IndexError, ValueError, struct.error) as e:
                 text = "malformed (%s)" % e
-            out.write("ms=%d %s\n" % (ms, text))
+            out.write("ms=%d %s %s\n" % (ms, text, transport))
+
+        out.write("ready\n")
+        while True:
+            for key, _ in sel.select():
+                if key.data == "udp":
+                    msg, _ = udp.recvfrom(65535)
+                    record(msg, "udp")
+                elif key.data == "listen":
+                    conn, _ = tcp.accept()
+                    buffers[conn] = b""
+                    sel.register(conn, selectors.EVENT_READ, "conn")
+                else:
+                    conn = key.fileobj
+                    data = conn.recv(65535)
+                    if not data:
+                        sel.unregister(conn)
+                        conn.close()
+                        del buffers[conn]
+                        continue
+                    buf = buffers[conn] + data
+                    while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+                        n = struct.unpack("!H", buf[:2])[0]
+                        record(buf[2:2 + n], "tcp")
+                        buf = buf[2 + n:]
+                    buffers[conn] = buf
 
 
 if __name__ == "__main__":

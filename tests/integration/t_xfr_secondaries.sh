@@ -32,6 +32,13 @@ wait_new_serial() {
 	cur_serial
 }
 
+# axfr_style FILE SERIAL: a transfer in FILE is a whole zone (RFC 1995 4: an IXFR answered
+# AXFR-style): SERIAL's SOA first and last, and no old SOA second.
+axfr_style() {
+	[ "$(awk 'NR == 2 {print $3}' "$1")" != SOA ] &&
+		head -1 "$1" | grep -q " SOA .* $2 " && tail -1 "$1" | grep -q " SOA .* $2 "
+}
+
 # ---- the checks a change is followed by (each takes the server's port last) ---------
 has_a() { [ "$(answer_set "$3" "$1" A | tr '\n' ' ')" = "$2 " ]; }     # has_a NAME "ADDR ..." PORT
 no_name() { dig @127.0.0.1 -p "$2" +norec +time=1 +tries=1 "$1" A | grep -q 'status: NXDOMAIN'; }
@@ -39,7 +46,6 @@ srv_port() {   # srv_port NAME TARGET WANTPORT GONEPORT PORT: TARGET's SRV has W
 	local s; s=$(answer_set "$5" "$1" SRV)
 	grep -q " $3 $2\\.\$" <<<"$s" && ! grep -q " $4 $2\\.\$" <<<"$s"
 }
-at_serial() { has_serial "$2" "$1"; }     # at_serial SERIAL PORT
 
 # ---- svcdns's config and zones ------------------------------------------------------
 PORT=$(free_port) REGPORT=$(free_port) HTTPPORT=$(free_port)
@@ -98,7 +104,8 @@ AXFR=$WORK/axfr.1
 xfr dig $D AXFR >"$AXFR"
 check "AXFR: signed, verified, starts and ends with the SOA" \
 	bash -c "head -1 $AXFR | grep -q ' SOA ' && tail -1 $AXFR | grep -q ' SOA ' && [ \$(wc -l <$AXFR) -gt 2 ]"
-is "$(awk '$2 != 5' "$AXFR" | head -3)" "" "AXFR: every record carries the answer TTL, 5 s"
+is "$(awk '$2 != 5 && $1 !~ /^(legacy|www)\./' "$AXFR" | head -3)" "" \
+	"AXFR: every record but the zone file's carries the answer TTL, 5 s"
 for want in "$D NS ns.$D." "ns.$D A 10.0.0.53" "static-svc.$D A 10.0.8.1" \
 	"static-svc.$D SRV 0 0 80 s1.static-svc.$D." "_static-svc._tcp.$D SRV 0 0 80 s1.static-svc.$D." \
 	"s1.static-svc.$D A 10.0.8.1" "legacy.$D A 10.0.9.1" "www.$D CNAME legacy.$D."; do
@@ -137,8 +144,7 @@ old=$(( (S1 - 864000 + 4294967296) % 4294967296 ))
 for tool in dig kdig; do
 	xfr "$tool" $D IXFR="$old" >"$WORK/ixfr.old" || ok 1 "IXFR=$old ($tool) failed"
 	xfr dig $D AXFR >"$WORK/axfr.2"
-	check "IXFR=$old ($tool): first and last records are the SOA" \
-		bash -c "head -1 $WORK/ixfr.old | grep -q ' SOA .* $S1 ' && tail -1 $WORK/ixfr.old | grep -q ' SOA .* $S1 '"
+	check "IXFR=$old ($tool): AXFR-style (the SOA first and last, not second)" axfr_style "$WORK/ixfr.old" "$S1"
 	is "$(records <"$WORK/ixfr.old" | grep -v ' SOA ' | sort)" "$(records <"$WORK/axfr.2" | grep -v ' SOA ' | sort)" \
 		"IXFR=$old ($tool): the whole zone, as AXFR sends it"
 done
@@ -248,8 +254,7 @@ last=${serials[5]}
 check "five changes, five versions (${serials[*]})" test "$(printf '%s\n' "${serials[@]}" | sort -u | wc -l)" -eq 6
 xfr dig $D IXFR="${serials[0]}" >"$WORK/ixfr.j0"
 xfr dig $D AXFR >"$WORK/axfr.j"
-is "$(sed -n 2p "$WORK/ixfr.j0" | awk '{print $3}')" "NS" \
-	"journal of 2 versions: IXFR from 5 versions back is AXFR-style (no old SOA second)"
+check "journal of 2 versions: IXFR from 5 versions back is AXFR-style" axfr_style "$WORK/ixfr.j0" "$last"
 is "$(records <"$WORK/ixfr.j0" | grep -v ' SOA ' | sort)" "$(records <"$WORK/axfr.j" | grep -v ' SOA ' | sort)" \
 	"... and the whole zone"
 xfr dig $D IXFR="${serials[4]}" >"$WORK/ixfr.j4"

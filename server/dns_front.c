@@ -105,6 +105,8 @@ enum front_verdict dns_front_query(struct dns_front *f, const struct sockaddr *p
 			if (transfer_query(f, peer, q, &a))
 				return res->verdict = FRONT_TRANSFER;
 		} else {
+			if (is_transfer(q))
+				r->metrics.transfers_refused++;  /* allow-query, or a TSIG failure */
 			dns_query_answer(r, q, refused, &a);
 			forward = wants_forward(cfg, q, &a);
 		}

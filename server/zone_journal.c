@@ -52,6 +52,7 @@ static int next_raw(const struct rr_buffer *b, size_t *pos, struct zone_rr *rr,
 	rr->owner = p + 1;
 	p += 1 + owner_len;
 	rr->type = (uint16_t)(p[0] << 8 | p[1]);
+	rr->ttl = 0;  /* not kept: the reader gives registry records the answer TTL */
 	rr->rdlen = (uint16_t)(p[2] << 8 | p[3]);
 	rr->rdata = p + 4;
 	*raw = b->data + *pos;

@@ -74,6 +74,10 @@ static void test_condensing(void)
 	is_int(zone_journal_commit(&j, 12, 13), 1, "version 12 -> 13: -b.3");
 
 	is_int(zone_journal_diff(&j, 12, &d), 0, "diff from 12");
+	size_t pos = 0;
+	struct zone_rr read = { .ttl = 12345 };
+	ok(rr_buffer_next(&d.removed, &pos, &read) && read.ttl == 0,
+	   "a journal record has no TTL of its own (the transfer gives it the answer TTL)");
 	is_str(diff_text(&d, text), "-b.3", "from 12: the one removal");
 	zone_diff_free(&d);
 	is_int(zone_journal_diff(&j, 11, &d), 0, "diff from 11");

@@ -208,26 +208,33 @@ void zone_journal_record(struct zone_journal *j, int added, const struct zone_rr
 	if (j->pending.len + rr->rdlen + 2 * DNAME_MAX_WIRE > j->max_pending) {
 		/* A million leases ending at once must not be condensed in one loop turn: a
 		 * difference that large goes out as a full transfer anyway. */
-		j->broken = 1;
-		clear_pending(j);
+		zone_journal_lose(j);
 		return;
 	}
 	if (j->pending.count == j->pending_added_cap) {
 		size_t cap = j->pending_added_cap ? j->pending_added_cap * 2 : 256;
 		uint8_t *grown = realloc(j->pending_added, cap);
 		if (!grown) {
-			j->broken = 1;
-			clear_pending(j);
+			zone_journal_lose(j);
 			return;
 		}
 		j->pending_added = grown;
 		j->pending_added_cap = cap;
 	}
 	j->pending_added[j->pending.count] = (uint8_t)(added != 0);
-	if (rr_buffer_add(&j->pending, rr) < 0) {
-		j->broken = 1;
-		clear_pending(j);
-	}
+	if (rr_buffer_add(&j->pending, rr) < 0)
+		zone_journal_lose(j);
+}
+
+int zone_journal_keeps(const struct zone_journal *j)
+{
+	return j->max_pending > 0 && !j->broken;
+}
+
+void zone_journal_lose(struct zone_journal *j)
+{
+	j->broken = 1;
+	clear_pending(j);
 }
 
 int zone_journal_pending(const struct zone_journal *j)

@@ -58,6 +58,10 @@ void zone_journal_init(struct zone_journal *j, size_t max_versions, size_t max_b
 void zone_journal_free(struct zone_journal *j);
 /* Records that a change of the zone removed (added = 0) or added a record. */
 void zone_journal_record(struct zone_journal *j, int added, const struct zone_rr *rr);
+/* Whether the next change's records are kept (history is wanted and not lost yet). */
+int zone_journal_keeps(const struct zone_journal *j);
+/* Records that the zone changed without keeping how: the next commit drops the history. */
+void zone_journal_lose(struct zone_journal *j);
 /* Whether changes wait for a commit. */
 int zone_journal_pending(const struct zone_journal *j);
 /* Makes the pending changes the version from -> to.  Returns 1 when it changed the zone,

@@ -59,7 +59,10 @@ static void on_change(void *arg, const struct instance *inst, int added)
 {
 	struct zone_versions *v = arg;
 	struct change_ctx c = { v, added };
-	zone_instance_records(&v->src, inst, record_signed, &c);
+	if (zone_journal_keeps(&v->journal))
+		zone_instance_records(&v->src, inst, record_signed, &c);
+	else
+		zone_journal_lose(&v->journal);  /* no history to keep: only "it changed" */
 	if (evtimer_pending(v->commit_timer, NULL))
 		return;
 	int64_t wait = v->last_commit_ms + ZONE_VERSION_INTERVAL_MS - monotonic_ms();

@@ -22,6 +22,8 @@ void config_defaults(struct config *cfg)
 	cfg->dns_count = 2;
 	cfg->dns_is_default = 1;
 	cfg->ttl = 5;
+	cfg->health_max_concurrent = 64;
+	cfg->health_fail_open = 1;
 	cfg->max_udp_payload = 1232;
 	strcpy(cfg->zones_dir, "zones");
 	cfg->log_level = LOG_INFO;

@@ -3,6 +3,7 @@
 #define SVCDNS_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -141,6 +142,11 @@ struct config {
 		uint32_t limit;
 	} *answer_limits;                 /* per-service answer-limit, owned */
 	size_t answer_limit_count;
+
+	/* health checks (health: in the file) */
+	uint32_t health_max_concurrent;   /* probes in flight at once */
+	int health_only_passing;          /* answers leave out warning instances too */
+	int health_fail_open;             /* every candidate withheld: answer them all */
 };
 
 /* Looks up the tsig-keys that transfer.allow and transfer.notify name; 0 or -1 with err. */

@@ -201,7 +201,7 @@ static int set_http(struct yaml_ctx *y, void *target, const char *key, yaml_node
 	}
 	return set_listen_list(y, v, key, cfg->http, &cfg->http_count, &is_default);
 }
-static int set_bool(struct yaml_ctx *y, yaml_node_t *v, const char *key, int *field)
+int set_bool(struct yaml_ctx *y, yaml_node_t *v, const char *key, int *field)
 {
 	const char *text;
 	if (cfg_get_string(y, v, key, &text) < 0)
@@ -418,6 +418,7 @@ static const struct key_rule top_rules[] = {
 	{ "rrl-slip", set_rrl_slip },
 	{ "rrl-ipv4-prefix", set_rrl_v4 },
 	{ "rrl-ipv6-prefix", set_rrl_v6 },
+	{ "health", set_health },
 	{ NULL, NULL },
 };
 

@@ -90,6 +90,7 @@ static const struct key_rule service_rules[] = {
 	{ "priority", svc_priority },
 	{ "weight", svc_weight },
 	{ "txt", svc_txt },
+	{ "check", set_service_check },
 	{ NULL, NULL },
 };
 
@@ -112,6 +113,8 @@ static int add_service(struct yaml_ctx *y, struct config *cfg, yaml_node_t *item
 		return cfg_fail(y, item, where, "missing key 'instance'");
 	if (!s->family)
 		return cfg_fail(y, item, where, "missing key 'address'");
+	if (s->check.kind && !health_host_allowed(&s->check, s->family, s->addr))
+		return cfg_fail(y, item, where, "check: HOST must be the instance's own address");
 	for (size_t i = 0; i < cfg->service_count; i++)
 		if (!strcmp(cfg->services[i].service, s->service) &&
 		    !strcmp(cfg->services[i].instance, s->instance))

@@ -66,6 +66,11 @@ int set_keys(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_tsig_keys(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_transfer(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 void config_free_transfer(struct config *cfg);
+/* config_health.c: health and services[].check */
+int set_health(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_service_check(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+/* config_file.c: true/yes/on or false/no/off */
+int set_bool(struct yaml_ctx *y, yaml_node_t *v, const char *key, int *field);
 /* config.c */
 void config_free_keys(struct config *cfg);
 

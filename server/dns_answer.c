@@ -1,6 +1,7 @@
 /* dns_answer.c -- the RFC 1034 answer steps: what goes into each section, as RRsets.
  *
  * Nothing is written here; dns_encode.c writes the collected answer once. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,6 +40,40 @@ static int ensure_scratch(struct responder *r, size_t n)
 
 enum { ANY_FAMILY = 0 };
 
+static bool is_candidate(const struct responder *r, const struct instance *inst, int family, int proto)
+{
+	return instance_live(inst, r->now_ms) && (!family || inst->family == family) &&
+	       (proto < 0 || (int)inst->proto == proto);
+}
+
+/* Collects the candidates of a service into r->scratch, leaving out those whose health
+ * check withholds them.  Fail-open: when that leaves none, all are answered, since an
+ * empty answer is cached and turns one bad check into an outage.  Returns how many. */
+static size_t collect_candidates(struct responder *r, const struct service *svc, int family,
+				 int proto, uint32_t *ttl)
+{
+	size_t n = 0, withheld = 0;
+	bool only_passing = r->cfg->health_only_passing;
+	for (int pass = 0; pass < 2 && n == 0; pass++) {
+		for (size_t i = 0; i < svc->count; i++) {
+			struct instance *inst = svc->instances[i];
+			if (!is_candidate(r, inst, family, proto))
+				continue;
+			if (pass == 0 && instance_withheld(inst, only_passing)) {
+				withheld++;
+				continue;
+			}
+			uint32_t t = responder_instance_ttl(r, inst);
+			if (t < *ttl)
+				*ttl = t;
+			r->scratch[n++] = inst;
+		}
+		if (!withheld || !r->cfg->health_fail_open)
+			break;
+	}
+	return n;
+}
+
 /* Adds the live instances of a service that match family/proto as one RRset.
  * Returns how many matched. */
 static size_t add_service_rrset(struct responder *r, struct answer *a, const uint8_t *owner,
@@ -46,18 +81,8 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 {
 	if (ensure_scratch(r, svc->count) < 0)
 		return 0;
-	size_t n = 0;
 	uint32_t ttl = r->cfg->ttl;
-	for (size_t i = 0; i < svc->count; i++) {
-		struct instance *inst = svc->instances[i];
-		if (!instance_live(inst, r->now_ms) || (family && inst->family != family) ||
-		    (proto >= 0 && (int)inst->proto != proto))
-			continue;
-		uint32_t t = responder_instance_ttl(r, inst);
-		if (t < ttl)
-			ttl = t;
-		r->scratch[n++] = inst;
-	}
+	size_t n = collect_candidates(r, svc, family, proto, &ttl);
 	if (n == 0)
 		return 0;
 	struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type, ttl);
@@ -403,17 +428,25 @@ static int answer_reverse(struct responder *r, const struct dns_query *q, struct
 	int family = reverse_address(q->qname, addr);
 	if (!family)
 		return 0;
-	size_t n = 0;
-	for (struct instance *inst = registry_find_address(r->reg, family, addr); inst;
-	     inst = inst->next_same_address) {
-		if (!instance_live(inst, r->now_ms) || ensure_scratch(r, n + 1) < 0)
-			continue;
-		r->scratch[n++] = inst;
+	size_t n = 0, withheld = 0;
+	for (int pass = 0; pass < 2 && n == 0; pass++) {
+		for (struct instance *inst = registry_find_address(r->reg, family, addr); inst;
+		     inst = inst->next_same_address) {
+			if (!instance_live(inst, r->now_ms) || ensure_scratch(r, n + 1) < 0)
+				continue;
+			if (pass == 0 && instance_withheld(inst, r->cfg->health_only_passing)) {
+				withheld++;
+				continue;
+			}
+			r->scratch[n++] = inst;
+		}
+		if (!withheld || !r->cfg->health_fail_open)
+			break;  /* withheld with fail-open off: an empty answer, still ours */
 	}
-	if (n == 0)
+	if (n == 0 && !withheld)
 		return 0;
 	a->authoritative = 1;
-	if (q->qtype == TYPE_PTR || q->qtype == TYPE_ANY) {
+	if (n && (q->qtype == TYPE_PTR || q->qtype == TYPE_ANY)) {
 		struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_PTR, q->qname, TYPE_PTR, 0);
 		if (it) {
 			it->instances = r->scratch;

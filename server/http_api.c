@@ -114,12 +114,29 @@ static json_t *txt_json(const struct instance *inst)
 	return list;
 }
 
+json_t *http_health_json(const struct instance *inst)
+{
+	const struct health_check_spec *c = &inst->check->spec;
+	char url[HEALTH_URL_MAX], result[32], when[40], interval[24], timeout[24];
+	health_format_url(c, url, sizeof url);
+	health_result_text(&inst->check->status, result, sizeof result);
+	health_format_time(inst->check->status.at_wall_ms, when, sizeof when);
+	health_format_duration(c->interval_ms, interval, sizeof interval);
+	health_format_duration(c->timeout_ms, timeout, sizeof timeout);
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i}",
+			 "state", health_state_name(inst->health),
+			 "result", result,
+			 "checked", inst->check->status.at_wall_ms ? json_string(when) : json_null(),
+			 "check", url, "interval", interval, "timeout", timeout,
+			 "fall", (int)c->fall, "rise", (int)c->rise);
+}
+
 static json_t *instance_json(const struct registrar *r, const struct instance *inst)
 {
 	char address[INET6_ADDRSTRLEN];
 	if (!inet_ntop(inst->family, inst->addr, address, sizeof address))
 		return NULL;
-	return json_pack("{s:o, s:s, s:i, s:s, s:i, s:i, s:I, s:o, s:b}",
+	json_t *doc = json_pack("{s:o, s:s, s:i, s:s, s:i, s:i, s:I, s:o, s:b}",
 			 "name", http_label_json(inst->wire_key),
 			 "address", address,
 			 "port", (int)inst->port,
@@ -129,6 +146,11 @@ static json_t *instance_json(const struct registrar *r, const struct instance *i
 			 "ttl", (json_int_t)registrar_remaining(r, inst),
 			 "txt", txt_json(inst),
 			 "static", (int)inst->is_static);
+	if (doc && inst->check && json_object_set_new(doc, "health", http_health_json(inst)) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 /* Orders wire-form labels by their text. */

@@ -27,6 +27,7 @@ struct http_context {
 	struct registry *registry;           /* /v1/services, the instance gauges */
 	struct registrar *registrar;         /* lease times, registration metrics */
 	const struct dns_metrics *dns_metrics; /* the responder's counters, for /metrics */
+	const struct health_metrics *health_metrics; /* the health checks' counters */
 };
 
 /* Listens on every ctx->cfg->http address. With none (--http off) *out is NULL and

@@ -31,6 +31,9 @@ void http_send_error(struct evhttp_request *req, int code, const char *message);
 /* A DNS label in wire form ("\len name") as a JSON string. */
 json_t *http_label_json(const uint8_t *label);
 
+/* A checked instance's health: {"state", "result", "checked", "check"}. */
+json_t *http_health_json(const struct instance *inst);
+
 /* Route handlers: rest is what follows the route's path (empty for exact routes). */
 void http_watch_serve(struct http_api *api, struct evhttp_request *req, const char *rest);
 void http_metrics_serve(struct http_api *api, struct evhttp_request *req, const char *rest);

@@ -140,6 +140,37 @@ static void registry_metrics_text(struct text *t, const struct http_context *ctx
 		     ctx->registrar->expired_total);
 }
 
+static void health_metrics_text(struct text *t, const struct health_metrics *m)
+{
+	static const char *const kinds[METRIC_PROBE_KINDS] = { NULL, "http", "tcp", "grpc" };
+	static const char *const states[METRIC_HEALTH_STATES] = { NULL, "passing", "warning", "critical" };
+	metric_family(t, "svcdns_health_probes_total", "counter",
+		      "Health probes that returned, by kind and by the state their result stands for.");
+	for (int k = 1; k < METRIC_PROBE_KINDS; k++)
+		for (int s = 1; s < METRIC_HEALTH_STATES; s++)
+			text_printf(t, "svcdns_health_probes_total{kind=\"%s\",result=\"%s\"} %llu\n", kinds[k],
+				    states[s], (unsigned long long)m->probes[k][s]);
+	metric_family(t, "svcdns_health_probe_duration_seconds", "histogram",
+		      "Time from starting a health probe to its result.");
+	uint64_t cumulative = 0;
+	for (int b = 0; b < METRIC_PROBE_BUCKETS; b++) {
+		cumulative += m->probe_buckets[b];
+		text_printf(t, "svcdns_health_probe_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			    metrics_probe_bounds_s[b], (unsigned long long)cumulative);
+	}
+	text_printf(t, "svcdns_health_probe_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+		    (unsigned long long)m->probe_count);
+	text_printf(t, "svcdns_health_probe_duration_seconds_sum %.9g\n", m->probe_sum_seconds);
+	text_printf(t, "svcdns_health_probe_duration_seconds_count %llu\n", (unsigned long long)m->probe_count);
+	metric_family(t, "svcdns_health_instances", "gauge", "Instances with a health check, by state.");
+	for (int s = 1; s < METRIC_HEALTH_STATES; s++)
+		text_printf(t, "svcdns_health_instances{state=\"%s\"} %llu\n", states[s],
+			    (unsigned long long)m->instances[s]);
+	metric_value(t, "svcdns_health_fail_open_total", "counter",
+		     "Times every checked instance of a service failed and all were answered (fail-open).",
+		     m->fail_open_activations);
+}
+
 /* GET /metrics: the families in a fixed order, DNS first. */
 void http_metrics_serve(struct http_api *api, struct evhttp_request *req, const char *rest)
 {
@@ -151,6 +182,8 @@ void http_metrics_serve(struct http_api *api, struct evhttp_request *req, const 
 		answer_duration_text(&t, dns);
 		forward_metrics_text(&t, dns);
 		registry_metrics_text(&t, &api->ctx);
+		if (api->ctx.health_metrics)
+			health_metrics_text(&t, api->ctx.health_metrics);
 		metric_value(&t, "svcdns_http_watchers", "gauge", "Clients streaming /v1/watch.",
 			     api->watcher_count);
 	}

@@ -160,14 +160,20 @@ static json_t *change_json(const struct registrar *r, enum reg_change change,
 	if (!inet_ntop(inst->family, inst->addr, address, sizeof address))
 		return NULL;
 	format_time_now(when, sizeof when);
-	return json_pack("{s:s, s:o, s:o, s:s, s:i, s:I, s:s}",
-			 "event", reg_change_name(change),
-			 "service", http_label_json(service_label),
-			 "instance", http_label_json(inst->wire_key),
-			 "address", address,
-			 "port", (int)inst->port,
-			 "ttl", (json_int_t)ttl,
-			 "time", when);
+	json_t *doc = json_pack("{s:s, s:o, s:o, s:s, s:i, s:I, s:s}",
+				"event", reg_change_name(change),
+				"service", http_label_json(service_label),
+				"instance", http_label_json(inst->wire_key),
+				"address", address,
+				"port", (int)inst->port,
+				"ttl", (json_int_t)ttl,
+				"time", when);
+	/* Every event of a checked instance says its health; a health event is about it. */
+	if (doc && inst->check && json_object_set_new(doc, "health", http_health_json(inst)) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 /* Closes the connection of a watcher that fell behind; its close callback frees it. */

@@ -48,3 +48,7 @@ void metrics_count_registration(struct registration_metrics *m, int code)
 	}
 	m->requests_err_other++;
 }
+
+const double metrics_probe_bounds_s[METRIC_PROBE_BUCKETS] = {
+	0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5,
+};

@@ -38,6 +38,22 @@ struct registration_metrics {
 	uint64_t requests_err_other;
 };
 
+#define METRIC_PROBE_KINDS 4       /* enum health_kind: [0] unused, http, tcp, grpc */
+#define METRIC_HEALTH_STATES 4     /* enum health_state: [0] unchecked (not counted), passing, warning, critical */
+#define METRIC_PROBE_BUCKETS 9     /* upper bounds in seconds, see metrics_probe_bounds_s */
+
+struct health_metrics {
+	uint64_t probes[METRIC_PROBE_KINDS][METRIC_HEALTH_STATES]; /* by kind and the state of the result */
+	uint64_t probe_buckets[METRIC_PROBE_BUCKETS + 1];          /* last one: +Inf */
+	uint64_t probe_count;
+	double probe_sum_seconds;
+	uint64_t instances[METRIC_HEALTH_STATES];  /* checked instances by state (a gauge) */
+	uint64_t fail_open_activations;            /* a service whose every checked instance failed */
+};
+
+/* Bucket bounds of the probe latency histogram, in seconds. */
+extern const double metrics_probe_bounds_s[METRIC_PROBE_BUCKETS];
+
 /* Bucket bounds of the latency histogram, in microseconds. */
 extern const double metrics_latency_bounds_us[METRIC_LATENCY_BUCKETS];
 /* The error codes counted one by one in registration_metrics.requests_err. */

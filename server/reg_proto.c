@@ -86,6 +86,58 @@ static int parse_u16(const char *text, uint16_t *out)
 	return 0;
 }
 
+/* check=, interval=, timeout=, fall=, rise=: returns 0 when key is one of them and its
+ * value is good, -1 with reason set when it is bad, 1 (reason empty) when key is none. */
+static int parse_check_option(const char *key, const char *value, struct instance_spec *spec,
+			      char *reason, size_t size)
+{
+	struct health_check_spec *c = &spec->check;
+	unsigned long n;
+	reason[0] = 0;
+	if (strcmp(key, "check") == 0) {
+		const char *why;
+		struct health_check_spec parsed;
+		if (health_parse_url(value, &parsed, &why) < 0) {
+			snprintf(reason, size, "%s", why);
+			return -1;
+		}
+		parsed.interval_ms = c->interval_ms;
+		parsed.timeout_ms = c->timeout_ms;
+		parsed.fall = c->fall;
+		parsed.rise = c->rise;
+		*c = parsed;
+	} else if (strcmp(key, "interval") == 0 || strcmp(key, "timeout") == 0) {
+		uint32_t *field = key[0] == 'i' ? &c->interval_ms : &c->timeout_ms;
+		if (health_parse_duration(value, field) < 0 || *field == 0) {
+			snprintf(reason, size, "%s: '%.20s' is not a duration (10s, 500ms)", key, value);
+			return -1;
+		}
+	} else if (strcmp(key, "fall") == 0 || strcmp(key, "rise") == 0) {
+		if (parse_number(value, HEALTH_COUNT_MAX, &n) < 0 || n == 0) {
+			snprintf(reason, size, "%s: '%.20s' is not 1-%d", key, value, HEALTH_COUNT_MAX);
+			return -1;
+		}
+		*(key[0] == 'f' ? &c->fall : &c->rise) = (uint8_t)n;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+/* After the options: timing without a check is an error; defaults fill in the rest. */
+static int check_finish(struct instance_spec *spec, char *reason, size_t size)
+{
+	struct health_check_spec *c = &spec->check;
+	if (c->kind == CHECK_NONE) {
+		if (c->interval_ms || c->timeout_ms || c->fall || c->rise) {
+			snprintf(reason, size, "interval=, timeout=, fall= and rise= need check=");
+			return -1;
+		}
+		return 0;
+	}
+	return health_spec_finish(c, reason, size);
+}
+
 /* Parses the key=value options of REGISTER and RENEW; ttl is the only one RENEW takes.
  * Returns 0, or the ERR code it replied with. */
 static int parse_options(char **fields, int count, struct instance_spec *spec, unsigned *ttl,
@@ -143,11 +195,15 @@ static int parse_options(char **fields, int count, struct instance_spec *spec, u
 			spec->txt[spec->txt_len++] = (uint8_t)len;
 			memcpy(spec->txt + spec->txt_len, value, len);
 			spec->txt_len = (uint16_t)(spec->txt_len + len);
-		} else {
+		} else if (parse_check_option(key, value, spec, reason, sizeof reason) != 0) {
+			if (reason[0])
+				goto bad;
 			snprintf(reason, sizeof reason, "unknown option '%.40s'", key);
 			goto bad;
 		}
 	}
+	if (spec && check_finish(spec, reason, sizeof reason) < 0)
+		goto bad;
 	return 0;
 bad:
 	return reply_error(out, 400, reason);
@@ -183,7 +239,7 @@ static int do_register(struct registrar *r, struct request *req, int key_index, 
 {
 	struct instance_spec spec;
 	int code;
-	memset(&spec, 0, offsetof(struct instance_spec, txt));
+	memset(&spec, 0, offsetof(struct instance_spec, txt));  /* the check too */
 	spec.txt_len = 0;
 	spec.expires_ms = 0;
 	spec.is_static = false;
@@ -234,6 +290,31 @@ static int do_deregister(struct registrar *r, struct request *req, int key_index
 	return reply_result(out, &res, 0);
 }
 
+/* The check as registered (defaults left out), then health=STATE/RESULT/TIME: the
+ * state, the last probe's result and when it came back ("-": none yet). */
+static void list_check(const struct instance *inst, struct evbuffer *out)
+{
+	const struct health_check_spec *c = &inst->check->spec;
+	char url[HEALTH_URL_MAX], text[32], when[40];
+	health_format_url(c, url, sizeof url);
+	evbuffer_add_printf(out, " check=%s", url);
+	if (c->interval_ms != HEALTH_INTERVAL_DEFAULT_MS) {
+		health_format_duration(c->interval_ms, text, sizeof text);
+		evbuffer_add_printf(out, " interval=%s", text);
+	}
+	if (c->timeout_ms != (c->interval_ms < HEALTH_TIMEOUT_DEFAULT_MS ? c->interval_ms : HEALTH_TIMEOUT_DEFAULT_MS)) {
+		health_format_duration(c->timeout_ms, text, sizeof text);
+		evbuffer_add_printf(out, " timeout=%s", text);
+	}
+	if (c->fall != 1)
+		evbuffer_add_printf(out, " fall=%u", c->fall);
+	if (c->rise != 1)
+		evbuffer_add_printf(out, " rise=%u", c->rise);
+	health_result_text(&inst->check->status, text, sizeof text);
+	health_format_time(inst->check->status.at_wall_ms, when, sizeof when);
+	evbuffer_add_printf(out, " health=%s/%s/%s", health_state_name(inst->health), text, when);
+}
+
 /* One LIST line, in the REGISTER syntax a client could replay. */
 static void list_instance(const struct registrar *r, const struct instance *inst, struct evbuffer *out)
 {
@@ -252,6 +333,8 @@ static void list_instance(const struct registrar *r, const struct instance *inst
 		evbuffer_add_printf(out, " weight=%u", inst->weight);
 	for (size_t i = 0; i < inst->txt_len; i += inst->txt[i] + 1u)
 		evbuffer_add_printf(out, " txt=%.*s", inst->txt[i], (const char *)inst->txt + i + 1);
+	if (inst->check)
+		list_check(inst, out);
 	if (inst->is_static)
 		evbuffer_add_printf(out, " static");
 	evbuffer_add(out, "\n", 1);

@@ -65,7 +65,7 @@ void registrar_set_listener(struct registrar *r, reg_change_fn fn, void *arg)
 
 const char *reg_change_name(enum reg_change change)
 {
-	static const char *const names[] = { "registered", "updated", "renewed", "deregistered", "expired" };
+	static const char *const names[] = { "registered", "updated", "renewed", "deregistered", "expired", "health" };
 	return names[change];
 }
 
@@ -218,7 +218,9 @@ static int same_record(const struct instance *inst, const struct instance_spec *
 	       memcmp(inst->addr, spec->addr, spec->family == AF_INET ? 4 : 16) == 0 && inst->port == spec->port &&
 	       inst->priority == spec->priority && inst->weight == spec->weight &&
 	       inst->proto == spec->proto && inst->txt_len == spec->txt_len &&
-	       (spec->txt_len == 0 || memcmp(inst->txt, spec->txt, spec->txt_len) == 0);
+	       (spec->txt_len == 0 || memcmp(inst->txt, spec->txt, spec->txt_len) == 0) &&
+	       (inst->check ? memcmp(&inst->check->spec, &spec->check, sizeof spec->check) == 0
+			    : spec->check.kind == CHECK_NONE);
 }
 
 /* Removes the static instances cfg no longer lists, telling the listener first. */
@@ -281,6 +283,11 @@ static int check_register(struct registrar *r, const struct instance_spec *spec,
 	if (key_index >= 0 && !reg_key_allows(&cfg->keys[key_index], spec->service)) {
 		set_error(res, 403, "key '%s' may not register service '%s'",
 			  cfg->keys[key_index].name, spec->service);
+		return -1;
+	}
+	if (spec->check.kind && !health_host_allowed(&spec->check, spec->family, spec->addr)) {
+		/* A registration must not turn the server into a port scanner. */
+		set_error(res, 403, "check: HOST must be the instance's own address");
 		return -1;
 	}
 	if (existing && existing->is_static) {

@@ -18,8 +18,10 @@
 #include "registry.h"
 #include "state.h"
 
-/* What happened to an instance, for watchers (the HTTP API's /v1/watch). */
-enum reg_change { REG_REGISTERED, REG_UPDATED, REG_RENEWED, REG_DEREGISTERED, REG_EXPIRED };
+/* What happened to an instance, for watchers (the HTTP API's /v1/watch).  REG_HEALTH
+ * comes from the health checks (health.h), never from the registrar: its health state
+ * changed, which is not a change of the zone. */
+enum reg_change { REG_REGISTERED, REG_UPDATED, REG_RENEWED, REG_DEREGISTERED, REG_EXPIRED, REG_HEALTH };
 
 typedef void (*reg_change_fn)(void *arg, enum reg_change change, const struct instance *inst);
 

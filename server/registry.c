@@ -57,6 +57,7 @@ static void instances_free(struct registry *reg, struct instance **array, size_t
 static void free_instance(struct registry *reg, struct instance *inst)
 {
 	free(inst->txt);
+	free(inst->check);
 	pool_free(&reg->pool, inst, instance_size(inst->wire_key_len));
 }
 
@@ -70,7 +71,9 @@ static void free_service(struct registry *reg, struct service *svc)
 static void free_instance_txt(struct hnode *node, void *arg)
 {
 	(void)arg;
-	free(HNODE_RECORD(node, struct instance, node)->txt);
+	struct instance *inst = HNODE_RECORD(node, struct instance, node);
+	free(inst->txt);
+	free(inst->check);
 }
 
 static void free_large_array(struct hnode *node, void *arg)
@@ -250,10 +253,34 @@ static void count_instance(struct registry *reg, const struct instance *inst, in
 	reg->instance_count += (size_t)(long)delta;
 }
 
+/* Copies a check into an instance.  The same check again keeps its state and last
+ * result; a new one starts critical (never seen healthy) until its first probe. */
+static int assign_check(struct instance *inst, const struct health_check_spec *spec)
+{
+	if (spec->kind == CHECK_NONE) {
+		free(inst->check);
+		inst->check = NULL;
+		inst->health = HEALTH_UNCHECKED;
+		return 0;
+	}
+	if (inst->check && memcmp(&inst->check->spec, spec, sizeof *spec) == 0)
+		return 0;
+	struct instance_check *check = calloc(1, sizeof *check);
+	if (!check)
+		return -1;
+	check->spec = *spec;
+	free(inst->check);
+	inst->check = check;
+	inst->health = HEALTH_CRITICAL;
+	return 0;
+}
+
 /* Copies the answer data of a spec into an instance; keeps its identity and links. */
 static int assign(struct instance *inst, const struct instance_spec *spec)
 {
 	uint8_t *txt = NULL;
+	if (assign_check(inst, &spec->check) < 0)
+		return -1;
 	if (spec->txt_len) {
 		txt = malloc(spec->txt_len);
 		if (!txt)
@@ -309,6 +336,9 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 	n += make_label(inst->wire_key + n, spec->service);
 	inst->wire_key_len = (uint8_t)n;
 	inst->service = svc;
+	inst->txt = NULL;
+	inst->check = NULL;
+	inst->health = HEALTH_UNCHECKED;
 	if (assign(inst, spec) < 0)
 		goto fail;
 	if (service_add(reg, svc, inst) < 0)
@@ -352,6 +382,8 @@ void instance_to_spec(const struct instance *inst, struct instance_spec *spec)
 	if (inst->txt_len)
 		memcpy(spec->txt, inst->txt, inst->txt_len);
 	spec->txt_len = inst->txt_len;
+	if (inst->check)
+		spec->check = inst->check->spec;
 	spec->expires_ms = inst->expires_ms;
 	spec->is_static = inst->is_static;
 	spec->owner_key = inst->owner_key;

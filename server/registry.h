@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "dname.h"
+#include "health_spec.h"
 #include "htable.h"
 #include "pool.h"
 
@@ -26,6 +27,7 @@ struct instance_spec {
 	uint8_t addr[16];                    /* 4 or 16 bytes, network order */
 	uint16_t port, priority, weight;
 	enum instance_proto proto;
+	struct health_check_spec check;      /* kind CHECK_NONE: no health check */
 	uint8_t txt[REGISTRY_TXT_MAX];       /* TXT rdata: length-prefixed strings */
 	uint16_t txt_len;
 	int64_t expires_ms;                  /* lease end (monotonic ms); 0: no lease */
@@ -42,6 +44,7 @@ struct instance {
 	struct service *service;
 	struct instance *next_same_address; /* other instances at this address (PTR) */
 	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
+	struct instance_check *check; /* owned; NULL without a health check */
 	int64_t expires_ms;
 	uint32_t slot;            /* index in service->instances */
 	uint32_t lease_slot;      /* position in the lease timer, owned by lease.c */
@@ -51,6 +54,7 @@ struct instance {
 	uint8_t proto;            /* enum instance_proto */
 	bool is_static;
 	bool shares_address;      /* another instance has the same address (RFC 2181 5 dedup) */
+	uint8_t health;           /* enum health_state, set by health.c; answers read it */
 	uint8_t family;           /* AF_INET or AF_INET6; with addr, the address index's key */
 	uint8_t addr[16];         /* 4 or 16 bytes, network order; the rest zero */
 	struct hnode node;        /* in registry.instances, keyed by wire_key */
@@ -63,6 +67,7 @@ struct service {
 	uint32_t count, capacity;
 	unsigned proto_count[2];  /* instances per enum instance_proto */
 	unsigned family_count[2]; /* [0] IPv4, [1] IPv6 */
+	bool failing_open;        /* health.c: every checked instance withheld, all answered */
 	struct hnode node;        /* in registry.services, keyed by wire_label */
 	uint8_t wire_label[];     /* "\len name", sized to fit */
 };
@@ -80,6 +85,13 @@ struct registry {
 	void (*on_change)(void *arg, const struct instance *inst, int added);
 	void *on_change_arg;
 };
+
+/* Whether answers leave an instance out for its health (critical; warning too with
+ * only_passing).  Unchecked instances are never left out. */
+static inline bool instance_withheld(const struct instance *inst, bool only_passing)
+{
+	return inst->health == HEALTH_CRITICAL || (only_passing && inst->health == HEALTH_WARNING);
+}
 
 /* Whether an instance's lease still runs at now_ms; instances without a lease always do. */
 static inline bool instance_live(const struct instance *inst, int64_t now_ms)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"
@@ -83,6 +84,7 @@ int server_reload(struct server *srv)
 	registry_foreach(&srv->registry, remap_owner, &remap);
 	dns_guard_configure(&srv->guard, srv->cfg);
 	registrar_configure(&srv->registrar, srv->cfg);
+	health_configure(srv->health, srv->cfg);
 	log_set_level(srv->cfg->log_level);
 	int rc = registrar_sync_static(&srv->registrar, srv->cfg);
 	struct zone_source src = server_zone_source(srv);

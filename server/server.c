@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "http_api.h"
 #include "forward.h"
 #include "listen_reg.h"
@@ -170,6 +171,25 @@ static void on_expiry_timer(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(srv->expiry_event, &tv);
 }
 
+/* Every registration change goes to the health checks (which start or stop probing)
+ * and then to the HTTP API's watchers. */
+static void on_registrar_change(void *arg, enum reg_change change, const struct instance *inst)
+{
+	struct server *srv = arg;
+	health_on_registry_change(srv->health, change, inst);
+	if (srv->http)
+		http_api_on_change(srv->http, change, inst);
+}
+
+/* A health state changed: a "health" event for the watchers, and nothing else (it is
+ * not a change of the zone: transfers and NOTIFY never hear of it). */
+static void on_health_change(void *arg, const struct instance *inst)
+{
+	struct server *srv = arg;
+	if (srv->http)
+		http_api_on_change(srv->http, REG_HEALTH, inst);
+}
+
 static int add_signal(struct server *srv, int slot, int sig, event_callback_fn fn)
 {
 	srv->signals[slot] = evsignal_new(srv->base, sig, fn, srv);
@@ -219,6 +239,10 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		log_error("out of memory");
 		return -1;
 	}
+	if (!(srv->health = health_new(srv->base, &srv->registry, cfg))) {
+		log_error("out of memory");
+		return -1;
+	}
 	srv->forwarder = forwarder_new(srv->base, cfg, &srv->responder.metrics);
 	if (!srv->forwarder)
 		return -1;
@@ -249,11 +273,11 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		return -1;
 	}
 	struct http_context http = { srv->base, cfg, &srv->registry, &srv->registrar,
-				     &srv->responder.metrics };
+				     &srv->responder.metrics, health_metrics(srv->health) };
 	if (open_listeners(srv) < 0 || http_api_open(&http, &srv->http) < 0)
 		return -1;
-	if (srv->http)
-		registrar_set_listener(&srv->registrar, http_api_on_change, srv->http);
+	registrar_set_listener(&srv->registrar, on_registrar_change, srv);
+	health_set_listener(srv->health, on_health_change, srv);
 	config_summary(cfg, &srv->zones, log_line, NULL);
 	return 0;
 }
@@ -267,6 +291,7 @@ int server_run(struct server *srv)
 void server_free(struct server *srv)
 {
 	registrar_set_listener(&srv->registrar, NULL, NULL);
+	health_free(srv->health);        /* its probes' events live in the base */
 	http_api_free(srv->http);
 	tcp_conns_free(srv->dns.tcp);
 	forwarder_free(srv->forwarder);  /* after the connections that cancel into it */

@@ -21,6 +21,7 @@ struct forwarder;
 struct http_api;
 struct xfr_out;
 struct notifier;
+struct health;
 
 /* Builds a fresh configuration the way start-up did (file and flags); for reloads. */
 typedef int (*config_loader)(struct config *cfg, void *arg, char err[CONFIG_ERROR_MAX]);
@@ -50,6 +51,7 @@ struct server {
 	struct http_api *http;            /* the HTTP API; NULL with --http off */
 	struct xfr_out *xfr;              /* AXFR and IXFR to secondaries */
 	struct notifier *notifier;        /* NOTIFY to them on every new version */
+	struct health *health;            /* health checks of the instances that have one */
 };
 
 #define SERVER_BAD_CONFIG (-2)

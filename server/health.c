@@ -70,18 +70,22 @@ static struct health_check *find_check(const struct health *h, const struct inst
  * about to go); logged once per change, counted when fail-open answers them all. */
 static void update_fail_open(struct health *h, struct service *svc, const struct instance *leaving)
 {
-	size_t withheld = 0, answered = 0;
+	size_t withheld = 0, pending = 0, answered = 0;
 	int64_t now = monotonic_ms();
 	for (size_t i = 0; i < svc->count; i++) {
 		const struct instance *inst = svc->instances[i];
 		if (inst == leaving || !instance_live(inst, now))
 			continue;
-		if (instance_withheld(inst, h->cfg->health_only_passing))
-			withheld++;
-		else
+		if (instance_withheld(inst, h->cfg->health_only_passing)) {
+			/* One whose first probe has not returned is withheld too, but until one
+			 * has failed there is no failure to report. */
+			withheld += inst->check && inst->check->status.at_wall_ms;
+			pending += !(inst->check && inst->check->status.at_wall_ms);
+		} else
 			answered++;
 	}
 	bool all = withheld && !answered;
+	withheld += pending;
 	if (all == svc->failing_open)
 		return;
 	svc->failing_open = all;

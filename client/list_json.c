@@ -1,4 +1,5 @@
 /* list_json.c -- `svcdnsctl list --json`: LIST's lines in the shape of /v1/services. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,6 +10,24 @@ void list_json_init(struct list_json *lj)
 {
 	lj->instances = json_array();
 	lj->failed = lj->instances == NULL;
+}
+
+/* health=STATE/RESULT/TIME and the check, as the HTTP API's "health" object. */
+static json_t *health_json(const struct svcdns_instance *inst)
+{
+	char text[128] = "", *result = NULL, *when = NULL;
+	snprintf(text, sizeof text, "%s", inst->health ? inst->health : "");
+	if ((result = strchr(text, '/')) != NULL) {
+		*result++ = '\0';
+		if ((when = strchr(result, '/')) != NULL)
+			*when++ = '\0';
+	}
+	return json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:i, s:i}",
+			 "state", text, "result", result ? result : "",
+			 "checked", when && strcmp(when, "-") != 0 ? json_string(when) : json_null(),
+			 "check", inst->check, "interval", inst->interval ? inst->interval : "",
+			 "timeout", inst->timeout ? inst->timeout : "", "fall", (int)inst->fall,
+			 "rise", (int)inst->rise);
 }
 
 void list_json_add(const struct svcdns_instance *inst, void *arg)
@@ -30,6 +49,8 @@ void list_json_add(const struct svcdns_instance *inst, void *arg)
 				       "ttl", (json_int_t)inst->ttl,
 				       "txt", txt,
 				       "static", inst->is_static) : NULL;
+	if (item && inst->check && json_object_set_new(item, "health", health_json(inst)) < 0)
+		lj->failed = 1;
 	if (!item || json_array_append_new(lj->instances, item) < 0)
 		lj->failed = 1;
 }

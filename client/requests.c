@@ -10,6 +10,7 @@
 #define NAME_MAX_LEN 63      /* an LDH label */
 #define ADDRESS_MAX_LEN 63
 #define TXT_MAX_LEN 255      /* one TXT string */
+#define CHECK_MAX_LEN 200    /* a check= URL */
 
 /* A request line under construction. */
 struct line_builder {
@@ -58,6 +59,37 @@ static unsigned granted_ttl_of(const char *final)
 	return ttl != NULL ? (unsigned)strtoul(ttl + 5, NULL, 10) : 0;
 }
 
+/* check=, interval=, timeout=, fall=, rise=; the server checks the values. */
+static int append_check(struct svcdns_client *c, struct line_builder *b, const struct svcdns_instance *inst)
+{
+	int rc;
+	if (inst->check == NULL) {
+		if (inst->interval || inst->timeout || inst->fall || inst->rise) {
+			client_set_error(c, "ERR 400 interval, timeout, fall and rise need a check (not sent)");
+			return 400;
+		}
+		return 0;
+	}
+	if ((rc = check_field(c, "check", inst->check, CHECK_MAX_LEN)) != 0)
+		return rc;
+	append(b, " check=%s", inst->check);
+	if (inst->interval) {
+		if ((rc = check_field(c, "interval", inst->interval, 16)) != 0)
+			return rc;
+		append(b, " interval=%s", inst->interval);
+	}
+	if (inst->timeout) {
+		if ((rc = check_field(c, "timeout", inst->timeout, 16)) != 0)
+			return rc;
+		append(b, " timeout=%s", inst->timeout);
+	}
+	if (inst->fall)
+		append(b, " fall=%u", inst->fall);
+	if (inst->rise)
+		append(b, " rise=%u", inst->rise);
+	return 0;
+}
+
 int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst, unsigned *granted_ttl)
 {
 	struct line_builder b = { .len = 0 };
@@ -86,6 +118,10 @@ int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst,
 			return rc;
 		append(&b, " txt=%s", inst->txt[i]);
 	}
+	if ((rc = append_check(c, &b, inst)) != 0)
+		return rc;
+	if ((rc = append_check(c, &b, inst)) != 0)
+		return rc;
 	if (b.overflow)
 		return line_too_long(c);
 
@@ -211,6 +247,18 @@ static int parse_instance_line(char *line, struct svcdns_instance *inst)
 		} else if (strncmp(opt, "txt=", 4) == 0) {
 			if (txt_count < SVCDNS_MAX_TXT)
 				inst->txt[txt_count++] = opt + 4;
+		} else if (strncmp(opt, "check=", 6) == 0) {
+			inst->check = opt + 6;
+		} else if (strncmp(opt, "interval=", 9) == 0) {
+			inst->interval = opt + 9;
+		} else if (strncmp(opt, "timeout=", 8) == 0) {
+			inst->timeout = opt + 8;
+		} else if (strncmp(opt, "fall=", 5) == 0 || strncmp(opt, "rise=", 5) == 0) {
+			if (parse_number(opt + 5, 100, &number) < 0)
+				return -1;
+			*(opt[0] == 'f' ? &inst->fall : &inst->rise) = (unsigned)number;
+		} else if (strncmp(opt, "health=", 7) == 0) {
+			inst->health = opt + 7;
 		} else if (strcmp(opt, "static") == 0) {
 			inst->is_static = 1;
 		}

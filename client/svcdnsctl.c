@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  register SERVICE INSTANCE ADDRESS PORT [--ttl N] [--proto tcp|udp] [--priority N]\n"
-	"           [--weight N] [--txt K=V]... [--keepalive]\n"
+	"           [--weight N] [--txt K=V]... [--check URL [--interval D] [--timeout D]\n"
+	"           [--fall N] [--rise N]] [--keepalive]\n"
 	"  renew SERVICE INSTANCE [--ttl N]\n"
 	"  deregister SERVICE INSTANCE\n"
 	"  list [SERVICE] [--json]   print the server's instance lines (over TCP when\n"
@@ -56,7 +57,8 @@ static const char usage_text[] =
 
 enum option_id {
 	OPT_SERVER = 256, OPT_TCP, OPT_KEY, OPT_KEY_FILE, OPT_HTTP, OPT_TTL, OPT_PROTO, OPT_PRIORITY,
-	OPT_WEIGHT, OPT_TXT, OPT_KEEPALIVE, OPT_JSON, OPT_ONCE, OPT_HELP, OPT_VERSION,
+	OPT_WEIGHT, OPT_TXT, OPT_CHECK, OPT_INTERVAL, OPT_TIMEOUT, OPT_FALL, OPT_RISE, OPT_KEEPALIVE,
+	OPT_JSON, OPT_ONCE, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -70,6 +72,11 @@ static const struct option long_options[] = {
 	{ "priority", required_argument, NULL, OPT_PRIORITY },
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
 	{ "txt", required_argument, NULL, OPT_TXT },
+	{ "check", required_argument, NULL, OPT_CHECK },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "fall", required_argument, NULL, OPT_FALL },
+	{ "rise", required_argument, NULL, OPT_RISE },
 	{ "keepalive", no_argument, NULL, OPT_KEEPALIVE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "once", no_argument, NULL, OPT_ONCE },
@@ -135,6 +142,13 @@ static const char *option_name(int option_id)
 	return "?";
 }
 
+/* "10s" or "500ms": digits, then the unit. */
+static int is_duration(const char *text)
+{
+	size_t digits = strspn(text, "0123456789");
+	return digits > 0 && digits <= 9 && (strcmp(text + digits, "s") == 0 || strcmp(text + digits, "ms") == 0);
+}
+
 /* Reads the flags (anywhere on the line) into cl. Returns -1 to go on, or an exit status. */
 static int parse_options(int argc, char **argv, struct command_line *cl)
 {
@@ -191,6 +205,26 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 				return usage_error("--txt '%s' must be KEY=VALUE (a key, then '=')", optarg);
 			cl->inst.txt[cl->txt_count++] = optarg;
 			cl->command_options |= option_bit(OPT_TXT);
+			break;
+		case OPT_CHECK:
+			if (optarg[0] == '\0' || strpbrk(optarg, " \t\r\n") != NULL)
+				return usage_error("--check '%s' must be a URL without spaces", optarg);
+			cl->inst.check = optarg;
+			cl->command_options |= option_bit(OPT_CHECK);
+			break;
+		case OPT_INTERVAL:
+		case OPT_TIMEOUT:
+			if (!is_duration(optarg))
+				return usage_error("--%s '%s' is not a duration (10s, 500ms)", option_name(opt), optarg);
+			*(opt == OPT_INTERVAL ? &cl->inst.interval : &cl->inst.timeout) = optarg;
+			cl->command_options |= option_bit(opt);
+			break;
+		case OPT_FALL:
+		case OPT_RISE:
+			if (parse_number(optarg, 1, 100, &number) < 0)
+				return usage_error("--%s '%s' is not a number 1-100", option_name(opt), optarg);
+			*(opt == OPT_FALL ? &cl->inst.fall : &cl->inst.rise) = (unsigned)number;
+			cl->command_options |= option_bit(opt);
 			break;
 		case OPT_KEEPALIVE:
 			cl->keepalive = 1;
@@ -353,6 +387,18 @@ static void print_instance(const struct svcdns_instance *inst, void *arg)
 		printf(" weight=%u", (unsigned)inst->weight);
 	for (int i = 0; i < SVCDNS_MAX_TXT && inst->txt[i] != NULL; i++)
 		printf(" txt=%s", inst->txt[i]);
+	if (inst->check)
+		printf(" check=%s", inst->check);
+	if (inst->interval)
+		printf(" interval=%s", inst->interval);
+	if (inst->timeout)
+		printf(" timeout=%s", inst->timeout);
+	if (inst->fall)
+		printf(" fall=%u", inst->fall);
+	if (inst->rise)
+		printf(" rise=%u", inst->rise);
+	if (inst->health)
+		printf(" health=%s", inst->health);
 	if (inst->is_static)
 		printf(" static");
 	putchar('\n');
@@ -456,11 +502,12 @@ static int command_ping(struct svcdns_client *c, struct command_line *cl)
 struct command {
 	const char *name;
 	int (*run)(struct svcdns_client *c, struct command_line *cl);
-	int options[7];        /* the command options it takes (option ids), 0-terminated */
+	int options[12];       /* the command options it takes (option ids), 0-terminated */
 };
 
 static const struct command commands[] = {
-	{ "register", command_register, { OPT_TTL, OPT_PROTO, OPT_PRIORITY, OPT_WEIGHT, OPT_TXT, OPT_KEEPALIVE } },
+	{ "register", command_register, { OPT_TTL, OPT_PROTO, OPT_PRIORITY, OPT_WEIGHT, OPT_TXT, OPT_CHECK,
+					  OPT_INTERVAL, OPT_TIMEOUT, OPT_FALL, OPT_RISE, OPT_KEEPALIVE } },
 	{ "renew", command_renew, { OPT_TTL } },
 	{ "deregister", command_deregister, { 0 } },
 	{ "list", command_list, { OPT_JSON } },

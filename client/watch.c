@@ -180,7 +180,8 @@ static int read_response_head(FILE *in, const struct http_target *t, char **line
 	return 0;
 }
 
-/* One change line as people read it: "TIME EVENT INSTANCE.SERVICE ADDRESS:PORT ttl=N". */
+/* One change line as people read it: "TIME EVENT INSTANCE.SERVICE ADDRESS:PORT ttl=N",
+ * and " health=STATE (RESULT)" for an instance with a health check. */
 static int print_human(const char *line, FILE *out)
 {
 	json_error_t error;
@@ -196,10 +197,18 @@ static int print_human(const char *line, FILE *out)
 	} else {
 		json_int_t port = json_integer_value(json_object_get(event, "port"));
 		json_int_t ttl = json_integer_value(json_object_get(event, "ttl"));
-		rc = fprintf(out, strchr(address ? address : "", ':') ? "%s %s %s.%s [%s]:%lld ttl=%lld\n"
-								      : "%s %s %s.%s %s:%lld ttl=%lld\n",
+		json_t *health = json_object_get(event, "health");
+		const char *state = json_string_value(json_object_get(health, "state"));
+		const char *result = json_string_value(json_object_get(health, "result"));
+		rc = fprintf(out, strchr(address ? address : "", ':') ? "%s %s %s.%s [%s]:%lld ttl=%lld"
+								      : "%s %s %s.%s %s:%lld ttl=%lld",
 			     time_text, what, instance, service, address ? address : "-", (long long)port,
 			     (long long)ttl) < 0 ? -1 : 0;
+		/* A checked instance's events say its health: "health=critical (http-500)". */
+		if (rc == 0 && state && fprintf(out, " health=%s (%s)", state, result ? result : "?") < 0)
+			rc = -1;
+		if (rc == 0 && fputc('\n', out) == EOF)
+			rc = -1;
 	}
 	json_decref(event);
 	return rc;

@@ -290,29 +290,19 @@ static int do_deregister(struct registrar *r, struct request *req, int key_index
 	return reply_result(out, &res, 0);
 }
 
-/* The check as registered (defaults left out), then health=STATE/RESULT/TIME: the
- * state, the last probe's result and when it came back ("-": none yet). */
+/* The check as registered, then health=STATE/RESULT/TIME: the state, the last probe's
+ * result and when it came back ("-": none yet). */
 static void list_check(const struct instance *inst, struct evbuffer *out)
 {
 	const struct health_check_spec *c = &inst->check->spec;
-	char url[HEALTH_URL_MAX], text[32], when[40];
+	char url[HEALTH_URL_MAX], interval[24], timeout[24], result[32], when[40];
 	health_format_url(c, url, sizeof url);
-	evbuffer_add_printf(out, " check=%s", url);
-	if (c->interval_ms != HEALTH_INTERVAL_DEFAULT_MS) {
-		health_format_duration(c->interval_ms, text, sizeof text);
-		evbuffer_add_printf(out, " interval=%s", text);
-	}
-	if (c->timeout_ms != (c->interval_ms < HEALTH_TIMEOUT_DEFAULT_MS ? c->interval_ms : HEALTH_TIMEOUT_DEFAULT_MS)) {
-		health_format_duration(c->timeout_ms, text, sizeof text);
-		evbuffer_add_printf(out, " timeout=%s", text);
-	}
-	if (c->fall != 1)
-		evbuffer_add_printf(out, " fall=%u", c->fall);
-	if (c->rise != 1)
-		evbuffer_add_printf(out, " rise=%u", c->rise);
-	health_result_text(&inst->check->status, text, sizeof text);
+	health_format_duration(c->interval_ms, interval, sizeof interval);
+	health_format_duration(c->timeout_ms, timeout, sizeof timeout);
+	health_result_text(&inst->check->status, result, sizeof result);
 	health_format_time(inst->check->status.at_wall_ms, when, sizeof when);
-	evbuffer_add_printf(out, " health=%s/%s/%s", health_state_name(inst->health), text, when);
+	evbuffer_add_printf(out, " check=%s interval=%s timeout=%s fall=%u rise=%u health=%s/%s/%s", url,
+			    interval, timeout, c->fall, c->rise, health_state_name(inst->health), result, when);
 }
 
 /* One LIST line, in the REGISTER syntax a client could replay. */

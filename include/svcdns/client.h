@@ -26,6 +26,11 @@ struct svcdns_instance {
 	const char *txt[SVCDNS_MAX_TXT]; /* "k=v" strings, NULL-terminated when fewer */
 	unsigned ttl;                 /* requested (register) or remaining (list) seconds */
 	int is_static;                /* list: from the server's config, no lease */
+	/* A health check (register: sent when check is set; list: as the server said). */
+	const char *check;            /* check=URL: http://[HOST]:PORT/PATH, tcp[://HOST:PORT], grpc://... */
+	const char *interval, *timeout; /* durations "2s", "500ms"; NULL: the server's default */
+	unsigned fall, rise;          /* 0: the server's default (1) */
+	const char *health;           /* list: "STATE/RESULT/TIME", NULL without a check */
 };
 
 /* Opens a client for "HOST:PORT" or "[V6]:PORT" (port defaults to 8053); tcp != 0 uses TCP. */

@@ -429,22 +429,20 @@ static int answer_reverse(struct responder *r, const struct dns_query *q, struct
 	if (!family)
 		return 0;
 	size_t n = 0, withheld = 0;
-	for (int pass = 0; pass < 2 && n == 0; pass++) {
-		for (struct instance *inst = registry_find_address(r->reg, family, addr); inst;
-		     inst = inst->next_same_address) {
-			if (!instance_live(inst, r->now_ms) || ensure_scratch(r, n + 1) < 0)
-				continue;
-			if (pass == 0 && instance_withheld(inst, r->cfg->health_only_passing)) {
-				withheld++;
-				continue;
-			}
-			r->scratch[n++] = inst;
+	/* No fail-open here: the candidates are the few instances at one address, and a
+	 * reverse lookup of a failing instance is no reason to hand it out. */
+	for (struct instance *inst = registry_find_address(r->reg, family, addr); inst;
+	     inst = inst->next_same_address) {
+		if (!instance_live(inst, r->now_ms) || ensure_scratch(r, n + 1) < 0)
+			continue;
+		if (instance_withheld(inst, r->cfg->health_only_passing)) {
+			withheld++;
+			continue;
 		}
-		if (!withheld || !r->cfg->health_fail_open)
-			break;  /* withheld with fail-open off: an empty answer, still ours */
+		r->scratch[n++] = inst;
 	}
 	if (n == 0 && !withheld)
-		return 0;
+		return 0;  /* withheld ones still make the name ours: an empty answer */
 	a->authoritative = 1;
 	if (n && (q->qtype == TYPE_PTR || q->qtype == TYPE_ANY)) {
 		struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_PTR, q->qname, TYPE_PTR, 0);

@@ -28,6 +28,7 @@ struct health_check {
 	struct health_probe *probe;    /* in flight, or NULL */
 	TAILQ_ENTRY(health_check) wait; /* in health.waiting while queued */
 	bool queued;
+	bool probed;                   /* a result came back: the first jitter is done */
 };
 
 struct health {
@@ -165,9 +166,16 @@ static void apply_result(struct health_check *c, const struct probe_outcome *o)
 		health_result_text(&ic->status, text, sizeof text);
 		set_state(c, (enum health_state)c->counter.state, text);
 	}
-	/* The next probe an interval after this one started, give or take 10%. */
+	/* The next probe an interval after this one started, give or take 10%.  After the
+	 * first one, anywhere from half an interval to one and a half: checks registered
+	 * together (a deploy, a restart) spread over the whole interval at once instead
+	 * of probing in waves. */
 	uint32_t interval = c->spec.interval_ms, spread = interval / 5 + 1;
 	uint32_t after = interval - interval / 10 + next_random(h) % spread;
+	if (!c->probed) {
+		c->probed = true;
+		after = interval / 2 + next_random(h) % interval;
+	}
 	uint32_t took = o->latency_us / 1000;
 	schedule(c, after > took ? after - took : 0);
 }
@@ -233,7 +241,10 @@ static void drop_check(struct health_check *c)
 static void add_check(struct health *h, struct instance *inst)
 {
 	struct health_check *c = calloc(1, sizeof *c);
-	if (!c || !(c->timer = evtimer_new(h->base, on_timer, c))) {
+	if (!c || !(c->timer = evtimer_new(h->base, on_timer, c)) ||
+	    event_priority_set(c->timer, event_base_get_npriorities(h->base) - 1) < 0) {
+		if (c && c->timer)
+			event_free(c->timer);
 		free(c);
 		log_error("health: out of memory: %s stays critical, unprobed", "an instance");
 		return;

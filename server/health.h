@@ -3,7 +3,9 @@
  * The registry keeps each checked instance's check and a health byte (registry.h);
  * this subsystem probes on the event loop and writes that byte and the last result.
  * Answers only read the byte: nothing here is called from the answer path, and a
- * health change is not a change of the zone (secondaries get no health). */
+ * health change is not a change of the zone (secondaries get no health).  Every event
+ * of the health checks takes the base's lowest priority, so that a base with several
+ * (server.c) serves everything else first. */
 #ifndef SVCDNS_HEALTH_H
 #define SVCDNS_HEALTH_H
 

@@ -171,6 +171,25 @@ static void on_expiry_timer(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(srv->expiry_event, &tv);
 }
 
+/* Three event priorities: everything runs at the default (1) but the health checks,
+ * which take the lowest (2, health.c): a DNS packet ready in the same loop turn is
+ * answered first, and after 8 probe callbacks the loop looks for new packets again
+ * instead of running a whole burst of probes. */
+static struct event_base *new_event_base(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *base = NULL;
+	if (ec && event_config_set_max_dispatch_interval(ec, NULL, 8, 2) == 0)
+		base = event_base_new_with_config(ec);
+	if (ec)
+		event_config_free(ec);
+	if (base && event_base_priority_init(base, 3) < 0) {
+		event_base_free(base);
+		base = NULL;
+	}
+	return base;
+}
+
 /* Every registration change goes to the health checks (which start or stop probing)
  * and then to the HTTP API's watchers. */
 static void on_registrar_change(void *arg, enum reg_change change, const struct instance *inst)
@@ -232,7 +251,7 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 	dns_guard_init(&srv->guard, cfg);
 	dns_front_init(&srv->front, &srv->responder, &srv->guard);
 	srv->dns.tcp = tcp_conns_new();
-	srv->base = event_base_new();
+	srv->base = new_event_base();
 	if (!srv->dns.tcp || !srv->base ||
 	    !(srv->reg_front = reg_front_new(srv->base, &srv->registrar, cfg)) ||
 	    !(srv->expiry_event = evtimer_new(srv->base, on_expiry_timer, srv))) {

@@ -111,6 +111,27 @@ static int label_fits(const char *label)
 	return len >= 1 && len <= DNAME_MAX_LABEL;
 }
 
+static uint8_t *put_u32(uint8_t *p, uint32_t v)
+{
+	p = put_u16(p, (uint16_t)(v >> 16));
+	return put_u16(p, (uint16_t)v);
+}
+
+/* The health check of a PUT, after its key name; left out for an instance without one. */
+static uint8_t *put_check(uint8_t *p, const struct health_check_spec *c)
+{
+	p = put_u8(p, c->kind);
+	p = put_u8(p, c->fall);
+	p = put_u8(p, c->rise);
+	p = put_u8(p, c->host_family == AF_INET ? 4 : c->host_family == AF_INET6 ? 6 : 0);
+	memcpy(p, c->host, 16);
+	p += 16;
+	p = put_u16(p, c->port);
+	p = put_u32(p, c->interval_ms);
+	p = put_u32(p, c->timeout_ms);
+	return put_str8(p, c->path, strlen(c->path));
+}
+
 size_t state_encode_put(const struct state_crc *crc, uint8_t *rec, const struct instance_spec *spec,
 			int64_t expires_wall_ms, const char *key_name)
 {
@@ -137,6 +158,8 @@ size_t state_encode_put(const struct state_crc *crc, uint8_t *rec, const struct 
 	p += spec->txt_len;
 	p = put_u64(p, (uint64_t)expires_wall_ms);
 	p = put_str8(p, key_name ? key_name : "", key_len);
+	if (spec->check.kind != CHECK_NONE)
+		p = put_check(p, &spec->check);
 	return frame_record(crc, rec, (size_t)(p - (rec + 4)));
 }
 
@@ -181,6 +204,27 @@ static void get_str8(struct wire_reader *r, char *out, size_t out_size, size_t m
 	out[len] = 0;
 }
 
+static int decode_check(struct wire_reader *r, struct health_check_spec *c)
+{
+	char reason[128];
+	c->kind = wire_get_u8(r);
+	c->fall = wire_get_u8(r);
+	c->rise = wire_get_u8(r);
+	uint8_t family = wire_get_u8(r);
+	const uint8_t *host = wire_get_bytes(r, 16);
+	if (host)
+		memcpy(c->host, host, 16);
+	c->host_family = family == 4 ? AF_INET : family == 6 ? AF_INET6 : 0;
+	c->port = wire_get_u16(r);
+	c->interval_ms = wire_get_u32(r);
+	c->timeout_ms = wire_get_u32(r);
+	get_str8(r, c->path, sizeof c->path, 0);
+	if (r->error || c->kind == CHECK_NONE || c->kind >= CHECK_KINDS || (family != 0 && family != 4 && family != 6) ||
+	    c->fall < 1 || c->fall > HEALTH_COUNT_MAX || c->rise < 1 || c->rise > HEALTH_COUNT_MAX)
+		return -1;
+	return health_spec_finish(c, reason, sizeof reason);
+}
+
 /* Decodes a PUT payload (after its kind byte) into spec and key_name; 0 or -1. */
 static int decode_put(struct wire_reader *r, struct instance_spec *spec,
 		      char key_name[STATE_KEY_NAME_MAX + 1])
@@ -213,6 +257,9 @@ static int decode_put(struct wire_reader *r, struct instance_spec *spec,
 	spec->is_static = false;
 	spec->owner_key = 0;
 	get_str8(r, key_name, STATE_KEY_NAME_MAX + 1, 0);
+	memset(&spec->check, 0, sizeof spec->check);
+	if (!r->error && wire_left(r) > 0 && decode_check(r, &spec->check) < 0)
+		return -1;
 	return r->error ? -1 : 0;
 }
 

@@ -16,7 +16,10 @@
  *   PUT    (1): service str8, instance str8, family u8 (4 or 6), address (4 or 16
  *               bytes), port u16, priority u16, weight u16, proto u8 (0 tcp, 1 udp),
  *               txt u16 length + bytes, expires i64 (wall-clock ms, 0: no lease),
- *               key name str8 (empty: none)
+ *               key name str8 (empty: none), then for an instance with a health check
+ *               only: kind u8 (1 http, 2 tcp, 3 grpc), fall u8, rise u8, host family u8
+ *               (0 none, 4, 6), host (16 bytes), port u16, interval u32 (ms),
+ *               timeout u32 (ms), path str8 (HTTP path or gRPC service)
  *   RENEW  (2): service str8, instance str8, expires i64 (wall-clock ms)
  *   REMOVE (3): service str8, instance str8
  *
@@ -35,7 +38,7 @@
 #define STATE_MAGIC "SVCDNSST"
 #define STATE_VERSION 1
 #define STATE_HEADER_SIZE 24
-#define STATE_PAYLOAD_MAX 2048      /* the largest PUT is 1,443 bytes */
+#define STATE_PAYLOAD_MAX 2048      /* the largest PUT is 1,601 bytes (1,443 without a check) */
 #define STATE_RECORD_MAX (4 + STATE_PAYLOAD_MAX + 4)
 #define STATE_KEY_NAME_MAX 255      /* a str8 */
 

@@ -192,3 +192,12 @@ like "$("$SVCDNSCTL" --server "127.0.0.1:$REGPORT" register ctl c1 127.0.0.12 $H
 like "$("$SVCDNSCTL" --server "127.0.0.1:$REGPORT" --tcp list ctl)" "^ctl c1 127.0.0.12 $HP ttl=[0-9]+ check=http://:$HP/health interval=2s timeout=1s fall=2 rise=1 health=" "svcdnsctl list shows the check and health"
 "$SVCDNSCTL" --server "127.0.0.1:$REGPORT" register ctl c2 127.0.0.12 $HP --interval 2s >/dev/null 2>&1
 is "$?" "1" "svcdnsctl: --interval without --check is refused"
+
+# --- a check survives a restart with --state; its health starts over (critical, probed) ----------
+stop_server
+start_server --config "$WORK/svcdns.yml" --zones "$WORK/none" --state "$WORK/state" || exit 1
+is "$(reg "REGISTER keep k1 127.0.0.11 $HP ttl=120 check=http://:$HP/health interval=1s fall=2")" "OK ttl=120" "a check registered with --state"
+stop_server
+start_server --config "$WORK/svcdns.yml" --zones "$WORK/none" --state "$WORK/state" || exit 1
+like "$(reg 'LIST keep')" "^keep k1 127.0.0.11 $HP ttl=[0-9]+ check=http://:$HP/health interval=1s timeout=1s fall=2 rise=1 health=" "after a restart the check is back"
+check "... and probed again" wait_for 3 state_is k1 passing keep

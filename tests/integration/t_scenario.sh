@@ -7,7 +7,8 @@
 #   NSP-dns        svcdns at 10.213.42.53: DNS on :53, registration on :8053, HTTP on :8054,
 #                  answer-limits {user-service: 1}, forward: the upstream below
 #   NSP-upstream   a second svcdns at 10.213.42.54:53 serving the static zone example.test
-#   NSP-user-1..3  user-service instances at .11-.13, each with python's http.server on :8080
+#   NSP-user-1..3  user-service instances at .11-.13, each with python's http.server on :8080,
+#                  registered with a health check of its /health (interval 1 s)
 #   NSP-order-1..2 order-service at .21-.22 (order-2 with `search svc.internal`, order-1 without)
 #   NSP-payment-1  payment-service at .31
 # Every "container" registers itself from inside its namespace with
@@ -199,13 +200,16 @@ is "$(ip netns identify "$SERVER_PID")" "$NSP-dns" "svcdns runs in its own names
 for n in user-1 user-2 user-3; do
 	mkdir -p "$WORK/www-$n"
 	printf '%s\n' "$n" >"$WORK/www-$n/index.html"
+	printf 'ok\n' >"$WORK/www-$n/health"      # GET /health: 200 while it exists, 404 (critical) once removed
 	spawn "$n" "$WORK/http-$n.log" "$PY" -m http.server 8080 --bind "${ADDR[$n]}" --directory "$WORK/www-$n"
 	HTTPD[$n]=$LAST_PID
 done
 for n in "${CONTAINERS[@]}"; do
 	svc=${SERVICE[$n]}
+	check_opts=()
+	[ "$svc" = user-service ] && check_opts=(--check "http://:8080/health" --interval 1s)
 	spawn "$n" "$WORK/keepalive-$n.log" "$CTL" --server "$DNS_ADDR:8053" \
-		register "$svc" "$n" "${ADDR[$n]}" "${PORT_OF[$svc]}" --ttl "$TTL" --keepalive
+		register "$svc" "$n" "${ADDR[$n]}" "${PORT_OF[$svc]}" --ttl "$TTL" "${check_opts[@]}" --keepalive
 	KEEPALIVE[$n]=$LAST_PID
 done
 
@@ -231,6 +235,13 @@ check "every keepalive runs inside its own container's namespace" each_in_own_ns
 list=$(inns order-1 "$CTL" --server "$DNS_ADDR:8053" list 2>&1)
 is "$(grep -c . <<<"$list")" "6" "svcdnsctl list from order-1 shows the 6 instances"
 echo "$list" | sed 's/^/#   /'
+# No traffic goes to an instance never seen healthy: the lookups below wait for the checks.
+health_of() {  # health_of INSTANCE: its state in svcdnsctl list
+	inns order-1 "$CTL" --server "$DNS_ADDR:8053" list user-service 2>/dev/null |
+		awk -v i="$1" '$2 == i { for (f = 5; f <= NF; f++) if ($f ~ /^health=/) { split(substr($f, 8), p, "/"); print p[1] } }'
+}
+health_is() { [ "$(health_of "$1")" = "$2" ]; }
+check "user-1..3 pass their health checks" eval 'wait_for 5 health_is user-1 passing && wait_for 5 health_is user-2 passing && wait_for 5 health_is user-3 passing'
 
 # ---------------------------------------------------------------- glibc lookups
 addrs() { awk 'NF { print $1 }' | sort -u | paste -sd' ' -; }
@@ -314,6 +325,19 @@ served_order1() {
 	done
 }
 check "... each instance's http.server logged GET / from order-1's address ${ADDR[order-1]}" served_order1
+
+# ---------------------------------------------------------------- a failing health check
+# user-2's /health starts failing (404: critical): once svcdns withholds it, order-1's
+# calls through glibc (answer-limit 1) never reach it; once it passes again, they do.
+rm "$WORK/www-user-2/health"
+check "user-2's /health failing: svcdns withholds it within 3 s" wait_for 3 health_is user-2 critical
+requests order-1 30
+is "$OK_N" 30 "30 requests from order-1 while user-2 fails its check all succeed"
+is "$WHO" "user-1 user-3" "... and never reach user-2 ($DIST)"
+printf 'ok\n' >"$WORK/www-user-2/health"
+check "user-2 passes again" wait_for 3 health_is user-2 passing
+requests order-1 30
+is "$WHO" "user-1 user-2 user-3" "... and order-1's requests reach it again ($DIST)"
 
 # ---------------------------------------------------------------- a container dies
 # SIGKILL user-3's keepalive and HTTP server: no deregistration, its lease runs out.

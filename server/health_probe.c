@@ -153,7 +153,9 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 {
 	struct health_probe *p = arg;
 	(void)fd;
-	if (what & EV_TIMEOUT) {
+	/* A persistent read event restarts its timeout with every byte: a backend that
+	 * trickles its reply is cut at the probe's deadline all the same. */
+	if ((what & EV_TIMEOUT) || now_us() >= p->deadline_us) {
 		finish(p, RESULT_TIMEOUT, 0);
 		return;
 	}

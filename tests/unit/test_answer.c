@@ -105,6 +105,51 @@ static void test_positive(void)
 	ldns_pkt_free(p);
 }
 
+/* Health: the answer code reads only each instance's health byte. */
+static void test_health(void)
+{
+	add_instance("hc", "h1", "10.2.0.1", 0);
+	add_instance("hc", "h2", "10.2.0.2", 0);
+	add_instance("hc", "h3", "10.2.0.3", 0);
+	struct instance *h1 = registry_lookup(&reg, "hc", "h1"), *h2 = registry_lookup(&reg, "hc", "h2"),
+			*h3 = registry_lookup(&reg, "hc", "h3");
+	ldns_pkt *p = ask("hc.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 3, "unchecked instances are all answered");
+	ldns_pkt_free(p);
+	h1->health = HEALTH_PASSING;
+	h2->health = HEALTH_CRITICAL;
+	h3->health = HEALTH_WARNING;
+	p = ask("hc.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 2, "a critical instance is left out of A");
+	ldns_pkt_free(p);
+	p = ask("_hc._tcp.svc.internal.", LDNS_RR_TYPE_SRV, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 2, "... and out of SRV");
+	ldns_pkt_free(p);
+	p = ask("2.0.2.10.in-addr.arpa.", LDNS_RR_TYPE_PTR, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 0, "... and out of PTR");
+	is_int(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR, "... an empty NOERROR");
+	ldns_pkt_free(p);
+	p = ask("h2.hc.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 1, "INSTANCE.SERVICE still answers");
+	ldns_pkt_free(p);
+	cfg.health_only_passing = 1;
+	p = ask("hc.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 1, "only-passing leaves the warning one out too");
+	ldns_pkt_free(p);
+	cfg.health_only_passing = 0;
+	h1->health = h3->health = HEALTH_CRITICAL;
+	p = ask("hc.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 3, "all critical: all answered (fail-open)");
+	ldns_pkt_free(p);
+	cfg.health_fail_open = 0;
+	p = ask("hc.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
+	is_int((long)ldns_pkt_ancount(p), 0, "fail-open off: no address");
+	is_int(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR, "... NODATA");
+	is_int((long)ldns_pkt_nscount(p), 1, "... with the SOA");
+	ldns_pkt_free(p);
+	cfg.health_fail_open = 1;
+}
+
 static void test_negative(void)
 {
 	ldns_pkt *p = ask("only.svc.internal.", LDNS_RR_TYPE_A, 0, DNS_UDP);
@@ -283,6 +328,7 @@ int main(void)
 	test_truncation();
 	test_malformed();
 	test_front_policy();
+	test_health();
 	dns_guard_free(&guard);
 	responder_free(&responder);
 	registry_free(&reg);

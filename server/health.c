@@ -342,9 +342,16 @@ void health_free(struct health *h)
 	free(h);
 }
 
+static void refresh_fail_open(struct hnode *node, void *arg)
+{
+	update_fail_open(arg, HNODE_RECORD(node, struct service, node), NULL);
+}
+
 void health_configure(struct health *h, const struct config *cfg)
 {
 	h->cfg = cfg;
+	/* only-passing may have changed which instances are withheld */
+	htable_foreach(&h->reg->services, refresh_fail_open, h);
 	pump(h);
 }
 

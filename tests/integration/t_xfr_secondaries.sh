@@ -8,7 +8,7 @@
 # serials get the whole zone; unsigned, badly signed and outside transfers are refused;
 # a secondary started late still gets the change from NOTIFY retries.
 #
-# Each change is made a second after the last one settled and timed on its own (see
+# Each change is made a second after both secondaries settled, and timed on its own (see
 # settle in tests/secondaries.sh for why). About 25 s: a second between changes, lease
 # expiry, NOTIFY retries 2 s apart, four server starts.
 . "$(dirname "$0")/../lib.sh"

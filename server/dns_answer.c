@@ -600,8 +600,8 @@ int dns_answer_transfer_zone(struct responder *r, const struct dns_query *q, str
 		add_item(a, SECTION_ANSWER, ITEM_SOA, cfg->domain, TYPE_SOA, cfg->soa.ttl);
 		return 1;
 	}
-	const struct zone *z = zones_find(r->zones, q->qname, q->qname_len);
-	if (!z || z->is_service_domain || z->apex_len != q->qname_len || !z->soa)
+	const struct zone *z = zones_find_apex(r->zones, q->qname, q->qname_len);
+	if (!z)
 		return 0;
 	add_static_rrset(a, SECTION_ANSWER, z->apex, z->soa);
 	return 1;

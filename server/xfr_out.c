@@ -148,8 +148,8 @@ static int find_xfr_zone(struct xfr_out *x, const struct dns_query *q, struct xf
 		z->serial = x->versions->reg->serial;
 		return 0;
 	}
-	const struct zone *zone = zones_find(x->zones, q->qname, q->qname_len);
-	if (!zone || zone->is_service_domain || zone->apex_len != q->qname_len || !zone->soa)
+	const struct zone *zone = zones_find_apex(x->zones, q->qname, q->qname_len);
+	if (!zone)
 		return -1;
 	z->static_zone = zone;
 	z->serial = static_serial(zone);
@@ -271,6 +271,9 @@ static void reap_children(evutil_socket_t fd, short what, void *arg)
 		}
 		if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			x->metrics->transfer_failures++;
+		if (got > 0 && WIFSIGNALED(status))  /* it could not write its own line */
+			log_warn("xfr: %s %s: the transfer's process died of signal %d",
+				 x->children[i].peer, x->children[i].what, WTERMSIG(status));
 		x->children[i] = x->children[--x->child_count];
 	}
 }
@@ -280,7 +283,7 @@ static enum xfr_outcome fork_full(struct xfr_out *x, int fd, struct evbuffer *ou
 				  const char *what)
 {
 	if (x->child_count == XFR_CHILDREN_MAX) {
-		log_warn("xfr: %s %s: %d full transfers running already; SERVFAIL", peer, what,
+		log_warn("xfr: %s %s: %d full transfers running already; closing, it retries", peer, what,
 			 XFR_CHILDREN_MAX);
 		x->metrics->transfer_failures++;
 		return XFR_FAILED;

@@ -16,7 +16,7 @@
 #include "tsig.h"
 #include "zone_versions.h"
 
-#define XFR_CHILDREN_MAX 8          /* full transfers at once; more get SERVFAIL */
+#define XFR_CHILDREN_MAX 8          /* full transfers at once; more are closed */
 #define XFR_MESSAGE_MAX 16384       /* bytes of records per message */
 #define XFR_IXFR_INLINE_MAX (1 << 20) /* a bigger difference goes out as a full transfer */
 #define XFR_STALL_SECONDS 60        /* a reader that takes nothing this long is dropped */

@@ -21,7 +21,6 @@ static int64_t wall_ms(void)
 static void new_version(struct zone_versions *v, uint32_t serial)
 {
 	v->reg->serial = serial;
-	v->versions_total++;
 	if (v->on_version)
 		v->on_version(v->on_version_arg, serial);
 }

@@ -22,7 +22,6 @@ struct zone_versions {
 	int64_t last_commit_ms;        /* monotonic */
 	zone_version_fn on_version;
 	void *on_version_arg;
-	uint64_t versions_total;
 };
 
 /* Starts at the serial of the current time (or the registry's, if that comes later)

@@ -97,6 +97,12 @@ const struct zone *zones_find(const struct zone_set *zs, const uint8_t *name, si
 	return best;
 }
 
+const struct zone *zones_find_apex(const struct zone_set *zs, const uint8_t *name, size_t len)
+{
+	const struct zone *z = zones_find(zs, name, len);
+	return z && !z->is_service_domain && z->apex_len == len && z->soa ? z : NULL;
+}
+
 static struct zone_node *get_node(struct zone *z, const uint8_t *name, size_t len)
 {
 	struct hnode *hn = htable_find(&z->nodes, name, len);

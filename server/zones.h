@@ -52,6 +52,9 @@ int zones_load_file(struct zone_set *zs, const char *path, const uint8_t *servic
 void zones_free(struct zone_set *zs);
 /* The zone that is the closest encloser of name, or NULL. */
 const struct zone *zones_find(const struct zone_set *zs, const uint8_t *name, size_t len);
+/* The static zone (not the service domain) whose apex is exactly name, with its SOA:
+ * one that can be transferred; NULL otherwise. */
+const struct zone *zones_find_apex(const struct zone_set *zs, const uint8_t *name, size_t len);
 /* A node by lowercase wire name, or NULL. */
 const struct zone_node *zone_find_node(const struct zone *z, const uint8_t *name, size_t len);
 /* An RRset of the node by type, or NULL. */

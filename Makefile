@@ -1,7 +1,7 @@
 # svcdns build. `make` builds bin/svcdns; `make test` installs test tools, builds the
 # normal and the sanitizer flavour, and runs every test against both.
 
-PKGS      := ldns libevent yaml-0.1 libcrypto jansson
+PKGS      := ldns libevent libevent_openssl yaml-0.1 libssl libcrypto jansson
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -24,6 +24,7 @@ void config_defaults(struct config *cfg)
 	cfg->ttl = 5;
 	cfg->health_max_concurrent = 64;
 	cfg->health_fail_open = 1;
+	config_store_defaults(cfg);
 	cfg->max_udp_payload = 1232;
 	strcpy(cfg->zones_dir, "zones");
 	cfg->log_level = LOG_INFO;

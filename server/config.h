@@ -66,6 +66,24 @@ struct notify_target {
 	struct key_ref key;               /* -1: NOTIFY unsigned */
 };
 
+#define STORE_MAX_ENDPOINTS 8
+
+/* store: the shared registry on etcd (store.h); disabled: embedded (memory + state). */
+struct store_config {
+	int enabled;
+	int tls;                          /* etcds:// */
+	char url[1024];                   /* as written, for logs */
+	struct { char host[256]; uint16_t port; } endpoints[STORE_MAX_ENDPOINTS];
+	int endpoint_count;
+	char tls_ca[PATH_MAX], tls_cert[PATH_MAX], tls_key[PATH_MAX];  /* store-tls */
+	char auth_user[128];              /* store-auth.user; "" : no auth */
+	char auth_password[256];          /* read from store-auth.password-file */
+	char prefix[512];                 /* store-prefix; "" until config_finish: /svcdns/<domain>/ */
+	uint32_t timeout_ms;              /* store-timeout */
+	char node_id[128];                /* node-id; "" until config_finish: hostname:register port */
+	uint32_t node_lease_s;            /* node-lease */
+};
+
 struct ns_address {
 	int family;
 	uint8_t addr[16];
@@ -147,7 +165,12 @@ struct config {
 	uint32_t health_max_concurrent;   /* probes in flight at once */
 	int health_only_passing;          /* answers leave out warning instances too */
 	int health_fail_open;             /* every candidate withheld: answer them all */
+
+	struct store_config store;        /* --store, store-* keys, node-id, node-lease */
 };
+
+/* Parses etcd://HOST:PORT[,HOST:PORT]... or etcds://... into cfg->store; 0 or -1 with err. */
+int config_parse_store_url(struct config *cfg, const char *text, char err[CONFIG_ERROR_MAX]);
 
 /* Looks up the tsig-keys that transfer.allow and transfer.notify name; 0 or -1 with err. */
 int config_resolve_transfer_keys(struct config *cfg, char err[CONFIG_ERROR_MAX]);
@@ -172,6 +195,11 @@ int config_parse_listen(const char *text, struct listen_addr *out, char err[CONF
 int config_check_zones_dir(const char *dir, char err[CONFIG_ERROR_MAX]);
 /* Derives the settings that depend on others (NS name, hostmaster); call once all are set. */
 void config_finish(struct config *cfg);
+/* The store's defaults (config_defaults calls it). */
+void config_store_defaults(struct config *cfg);
+/* Derives the store's prefix and node id and checks what goes together; 0 or -1 with err.
+ * Call after config_finish. */
+int config_store_finish(struct config *cfg, char err[CONFIG_ERROR_MAX]);
 /* Frees what the config owns. */
 void config_free(struct config *cfg);
 

@@ -419,6 +419,13 @@ static const struct key_rule top_rules[] = {
 	{ "rrl-ipv4-prefix", set_rrl_v4 },
 	{ "rrl-ipv6-prefix", set_rrl_v6 },
 	{ "health", set_health },
+	{ "store", set_store },
+	{ "store-tls", set_store_tls },
+	{ "store-auth", set_store_auth },
+	{ "store-prefix", set_store_prefix },
+	{ "store-timeout", set_store_timeout },
+	{ "node-id", set_node_id },
+	{ "node-lease", set_node_lease },
 	{ NULL, NULL },
 };
 

@@ -69,6 +69,14 @@ void config_free_transfer(struct config *cfg);
 /* config_health.c: health and services[].check */
 int set_health(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_service_check(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+/* config_store.c: store, store-tls, store-auth, store-prefix, store-timeout, node-id, node-lease */
+int set_store(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_store_tls(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_store_auth(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_store_prefix(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_store_timeout(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_node_id(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_node_lease(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 /* config_file.c: true/yes/on or false/no/off */
 int set_bool(struct yaml_ctx *y, yaml_node_t *v, const char *key, int *field);
 /* config.c */

@@ -553,6 +553,10 @@ void dns_answer_collect(struct responder *r, const struct dns_query *q, struct a
 			}
 			return;  /* a CNAME out of our zones ends here; the client follows it */
 		}
+		if (m.service_domain && r->reg->unsynced) {
+			a->rcode = RCODE_SERVFAIL;  /* not NXDOMAIN: we do not know yet (etcd mode) */
+			return;
+		}
 		a->authoritative = 1;
 		int answered = a->item_count[SECTION_ANSWER];
 		int exists = 0;

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "netio.h"
 #include "reg_proto.h"
+#include "reg_slots.h"
 
 #define REG_TCP_IDLE_S 300        /* registration clients keep connections for renewals */
 #define REG_OUTPUT_HIGH (1 << 20) /* stop reading a client that does not read its replies */
@@ -35,7 +36,19 @@ struct udp_reply {
 	size_t offset, size;                 /* its bytes in the listener's text */
 };
 
+/* etcd mode: a datagram whose replies wait for the store; sent as one once all came. */
+struct udp_wait {
+	LIST_ENTRY(udp_wait) link;       /* in the listener's waits */
+	struct reg_udp_listener *l;
+	struct reg_slots slots;
+	struct evbuffer *out;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	int executing;
+};
+
 struct reg_udp_listener {
+	LIST_HEAD(, udp_wait) waits;     /* etcd mode: datagrams whose replies wait */
 	struct reg_front *front;
 	int fd;
 	struct event *ev;
@@ -65,6 +78,7 @@ struct reg_conn {
 	struct bufferevent *bev;
 	struct evbuffer *held;          /* replies waiting for the commit */
 	struct sockaddr_storage peer;
+	struct reg_slots slots;         /* etcd mode: replies in request order, some waiting */
 	int closing;                    /* no more requests: close once the replies are out */
 	int peer_done;                  /* the client closed its sending side */
 };
@@ -195,10 +209,70 @@ static void queue_reply(struct reg_udp_listener *l, const struct sockaddr_storag
 	l->text_used += size;
 }
 
+static void udp_wait_free(struct udp_wait *w)
+{
+	LIST_REMOVE(w, link);
+	reg_slots_orphan(&w->slots);
+	evbuffer_free(w->out);
+	free(w);
+}
+
+/* A reply of the datagram came: once all have, they leave as one datagram. */
+static void udp_wait_ready(void *arg)
+{
+	struct udp_wait *w = arg;
+	if (w->executing)
+		return;
+	reg_slots_take(&w->slots, w->out);
+	if (reg_slots_pending(&w->slots))
+		return;
+	size_t len = evbuffer_get_length(w->out);
+	if (len && sendto(w->l->fd, evbuffer_pullup(w->out, -1), len, 0, (struct sockaddr *)&w->peer, w->peer_len) < 0)
+		log_debug("register udp: sendto: %s", strerror(errno));
+	udp_wait_free(w);
+}
+
+/* etcd mode: every line gets a slot; the datagram's reply goes when the last one came. */
+static void execute_datagram_waiting(struct reg_udp_listener *l, int i)
+{
+	struct udp_wait *w = calloc(1, sizeof *w);
+	if (!w || !(w->out = evbuffer_new())) {
+		free(w);
+		log_warn("register udp: out of memory: a datagram is dropped");
+		return;
+	}
+	w->l = l;
+	memcpy(&w->peer, &l->peers[i], l->in[i].msg_hdr.msg_namelen);
+	w->peer_len = l->in[i].msg_hdr.msg_namelen;
+	reg_slots_init(&w->slots, udp_wait_ready, w);
+	LIST_INSERT_HEAD(&l->waits, w, link);
+	w->executing = 1;
+	const char *data = l->slots[i];
+	size_t len = l->in[i].msg_len;
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t line_len = nl ? (size_t)(nl - data) : len;
+		size_t consumed = nl ? line_len + 1 : len;
+		if (line_len > 0 && data[line_len - 1] == '\r')
+			line_len--;
+		if (reg_slots_execute(&w->slots, l->front->registrar, data, line_len, (struct sockaddr *)&w->peer,
+				      REG_UDP) < 0)
+			evbuffer_add_printf(w->out, "ERR 503 out of memory\n");
+		data += consumed;
+		len -= consumed;
+	}
+	w->executing = 0;
+	udp_wait_ready(w);
+}
+
 /* Executes a received batch of n datagrams and queues their replies. */
 static void execute_batch(struct reg_udp_listener *l, int n)
 {
 	for (int i = 0; i < n; i++) {
+		if (l->front->registrar->store) {
+			execute_datagram_waiting(l, i);
+			continue;
+		}
 		execute_lines(l->front->registrar, l->slots[i], l->in[i].msg_len, (struct sockaddr *)&l->peers[i], REG_UDP,
 			      l->reply);
 		if (evbuffer_get_length(l->reply))
@@ -246,6 +320,7 @@ static struct reg_udp_listener *reg_udp_open(struct reg_front *f, const struct l
 		goto fail;
 	l->front = f;
 	l->fd = fd;
+	LIST_INIT(&l->waits);
 	l->slots = mmap(NULL, REG_UDP_BATCH * sizeof *l->slots, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (l->slots == MAP_FAILED) {
@@ -277,6 +352,8 @@ static void reg_udp_free(struct reg_udp_listener *l)
 {
 	if (!l)
 		return;
+	while (!LIST_EMPTY(&l->waits))
+		udp_wait_free(LIST_FIRST(&l->waits));
 	if (l->ev)
 		event_free(l->ev);
 	if (l->reply)
@@ -295,6 +372,7 @@ static void conn_free(struct reg_conn *c)
 	if (c->is_held)
 		LIST_REMOVE(c, held_link);
 	LIST_REMOVE(c, link);
+	reg_slots_orphan(&c->slots);
 	bufferevent_free(c->bev);
 	evbuffer_free(c->held);
 	free(c);
@@ -357,18 +435,34 @@ static void conn_readable(struct bufferevent *bev, void *arg)
 		size_t len = (size_t)eol.pos;
 		const char *line = (const char *)evbuffer_pullup(in, (ev_ssize_t)(len + 1));
 		size_t line_len = len > 0 && line[len - 1] == '\r' ? len - 1 : len;
-		reg_proto_execute(f->registrar, line, line_len, (struct sockaddr *)&c->peer, REG_TCP,
-				  conn_reply_target(c));
+		if (!f->registrar->store)
+			reg_proto_execute(f->registrar, line, line_len, (struct sockaddr *)&c->peer, REG_TCP,
+					  conn_reply_target(c));
+		else if (reg_slots_execute(&c->slots, f->registrar, line, line_len, (struct sockaddr *)&c->peer,
+					   REG_TCP) < 0)
+			evbuffer_add_printf(bufferevent_get_output(bev), "ERR 503 out of memory\n");
+		else
+			reg_slots_take(&c->slots, bufferevent_get_output(bev));
 		evbuffer_drain(in, len + 1);
 	}
 	bufferevent_disable(bev, EV_READ);
+}
+
+/* etcd mode: a waiting reply came; those complete at the head go out in order. */
+static void conn_slots_ready(void *arg)
+{
+	struct reg_conn *c = arg;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	reg_slots_take(&c->slots, out);
+	if (c->closing && !reg_slots_pending(&c->slots) && evbuffer_get_length(out) == 0)
+		conn_finish(c);
 }
 
 static void conn_writable(struct bufferevent *bev, void *arg)
 {
 	struct reg_conn *c = arg;
 	if (c->closing) {
-		if (!c->is_held)
+		if (!c->is_held && !reg_slots_pending(&c->slots))
 			conn_finish(c);
 		return;
 	}
@@ -381,7 +475,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 	struct reg_conn *c = arg;
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_WRITING)) {
 		c->peer_done = 1;
-		if (c->is_held || evbuffer_get_length(bufferevent_get_output(bev))) {
+		if (c->is_held || reg_slots_pending(&c->slots) || evbuffer_get_length(bufferevent_get_output(bev))) {
 			c->closing = 1;  /* the client is done sending; its replies still go out */
 			return;
 		}
@@ -405,6 +499,7 @@ static void accept_conn(struct evconnlistener *lev, evutil_socket_t fd, struct s
 		return;
 	}
 	c->front = f;
+	reg_slots_init(&c->slots, conn_slots_ready, c);
 	memcpy(&c->peer, sa, (size_t)salen < sizeof c->peer ? (size_t)salen : sizeof c->peer);
 	LIST_INSERT_HEAD(&f->conns, c, link);
 	struct timeval idle = { REG_TCP_IDLE_S, 0 };

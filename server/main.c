@@ -14,6 +14,7 @@ enum exit_status { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
 	"usage: svcdns [--config FILE] [--dns ADDR:PORT]... [--register ADDR:PORT]... [--state FILE]\n"
+	"              [--store etcd://HOST:PORT[,HOST:PORT]...]\n"
 	"              [--forward ADDR[:PORT]|resolv.conf]... [--http ADDR:PORT|off]\n"
 	"              [--domain NAME] [--zones DIR] [--log-level debug|info|warn|error]\n"
 	"              [--log-queries] [--pid-file FILE] [--check-config] [--version] [--help]\n"
@@ -24,6 +25,8 @@ static const char usage_text[] =
 	"  --register ADDR:PORT  registration protocol listen address, UDP and TCP; repeatable\n"
 	"                     (default 0.0.0.0:8053 and [::]:8053; sources limited by allow-from)\n"
 	"  --state FILE       keep registrations in FILE: an OK survives a crash (default: memory only)\n"
+	"  --store URL        share the registry with other nodes on etcd: etcd://HOST:PORT,...\n"
+	"                     (etcds:// for TLS); excludes --state (default: embedded)\n"
 	"  --forward UPSTREAM upstream resolver for names outside our zones; repeatable, tried in\n"
 	"                     order; 'resolv.conf' takes the host's nameservers (default: none,\n"
 	"                     such names get REFUSED)\n"
@@ -45,6 +48,7 @@ struct cli {
 	const char *reg[CONFIG_MAX_LISTEN];
 	int reg_count;
 	const char *state;
+	const char *store;
 	const char *forward[CONFIG_MAX_FORWARD];
 	int forward_count;
 	const char *http[CONFIG_MAX_LISTEN];
@@ -70,12 +74,13 @@ static int add_flag_value(const char **list, int *count, int max, const char *fl
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
-	enum { OPT_CONFIG = 256, OPT_DNS, OPT_REGISTER, OPT_STATE, OPT_FORWARD, OPT_HTTP, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_LOG_QUERIES, OPT_PID_FILE, OPT_CHECK, OPT_VERSION, OPT_HELP };
+	enum { OPT_CONFIG = 256, OPT_DNS, OPT_REGISTER, OPT_STATE, OPT_STORE, OPT_FORWARD, OPT_HTTP, OPT_DOMAIN, OPT_ZONES, OPT_LOG, OPT_LOG_QUERIES, OPT_PID_FILE, OPT_CHECK, OPT_VERSION, OPT_HELP };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "dns", required_argument, NULL, OPT_DNS },
 		{ "register", required_argument, NULL, OPT_REGISTER },
 		{ "state", required_argument, NULL, OPT_STATE },
+		{ "store", required_argument, NULL, OPT_STORE },
 		{ "forward", required_argument, NULL, OPT_FORWARD },
 		{ "http", required_argument, NULL, OPT_HTTP },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
@@ -109,6 +114,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 				return EXIT_USAGE;
 			break;
 		case OPT_STATE: cli->state = optarg; break;
+		case OPT_STORE: cli->store = optarg; break;
 		case OPT_DOMAIN: cli->domain = optarg; break;
 		case OPT_ZONES: cli->zones = optarg; break;
 		case OPT_LOG: cli->log_level = optarg; break;
@@ -178,6 +184,13 @@ static int load_config(struct config *cfg, void *arg, char err[CONFIG_ERROR_MAX]
 		return -1;
 	if (cli->state)
 		snprintf(cfg->state_file, sizeof cfg->state_file, "%s", cli->state);
+	if (cli->store) {
+		char reason[CONFIG_ERROR_MAX];
+		if (config_parse_store_url(cfg, cli->store, reason) < 0) {
+			snprintf(err, CONFIG_ERROR_MAX, "--store: %s", reason);
+			return -1;
+		}
+	}
 	if (cli->http_count == 1 && strcmp(cli->http[0], "off") == 0)
 		cfg->http_count = 0;
 	else if (apply_listen("--http", cli->http, cli->http_count, cfg->http, &cfg->http_count, &is_default, err) < 0)
@@ -204,7 +217,7 @@ static int load_config(struct config *cfg, void *arg, char err[CONFIG_ERROR_MAX]
 	if (cli->log_queries)
 		cfg->log_queries = 1;
 	config_finish(cfg);
-	return 0;
+	return config_store_finish(cfg, err);
 }
 
 int main(int argc, char **argv)

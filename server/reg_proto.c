@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
 
 #include "log.h"
 #include "reg_proto.h"
@@ -209,9 +210,41 @@ bad:
 	return reply_error(out, 400, reason);
 }
 
-/* Writes a registrar result and returns its code (0 for OK). */
+/* A request whose reply waits for the store (etcd mode). */
+struct deferred {
+	struct reg_deferral d;        /* first: the registrar calls back through it */
+	struct registrar *r;
+	int with_ttl;
+	struct sockaddr_storage source;
+	reg_reply_fn done;
+	void *slot;
+};
+
+static int reply_result(struct evbuffer *out, const struct reg_result *res, int with_ttl);
+static void log_refusal(struct registrar *r, int code, const struct sockaddr *source, struct evbuffer *reply);
+
+static void deferred_done(struct reg_deferral *d, const struct reg_result *res)
+{
+	struct deferred *p = (struct deferred *)d;
+	struct evbuffer *reply = evbuffer_new();
+	if (reply) {
+		reply_result(reply, res, p->with_ttl);
+		if (res->code)
+			log_refusal(p->r, res->code, (struct sockaddr *)&p->source, reply);
+	}
+	metrics_count_registration(&p->r->metrics, res->code);
+	p->done(p->slot, reply);
+	if (reply)
+		evbuffer_free(reply);
+	free(p);
+}
+
+/* Writes a registrar result and returns its code (0 for OK); a deferred one returns
+ * REG_DEFERRED and remembers how its reply is written. */
 static int reply_result(struct evbuffer *out, const struct reg_result *res, int with_ttl)
 {
+	if (res->code == REG_DEFERRED)
+		return REG_DEFERRED;
 	if (res->code)
 		return reply_error(out, res->code, res->reason);
 	if (with_ttl)
@@ -261,6 +294,8 @@ static int do_register(struct registrar *r, struct request *req, int key_index, 
 		return code;
 	struct reg_result res;
 	registrar_register(r, &spec, ttl, key_index, &res);
+	if (r->deferral)
+		((struct deferred *)r->deferral)->with_ttl = 1;
 	return reply_result(out, &res, 1);
 }
 
@@ -274,6 +309,8 @@ static int do_renew(struct registrar *r, struct request *req, int key_index, str
 		return code;
 	struct reg_result res;
 	registrar_renew(r, service, instance, ttl, key_index, &res);
+	if (r->deferral)
+		((struct deferred *)r->deferral)->with_ttl = 1;
 	return reply_result(out, &res, 1);
 }
 
@@ -455,16 +492,38 @@ static void log_refusal(struct registrar *r, int code, const struct sockaddr *so
 	log_info("register: %s: %.*s", addr, (int)(line < len ? line : len), text);
 }
 
-void reg_proto_execute(struct registrar *r, const char *line, size_t len,
-		       const struct sockaddr *source, enum reg_transport transport,
-		       struct evbuffer *out)
+int reg_proto_execute_async(struct registrar *r, const char *line, size_t len,
+			    const struct sockaddr *source, enum reg_transport transport,
+			    struct evbuffer *out, reg_reply_fn done, void *slot)
 {
 	/* The reply is built apart so that a refusal can be logged; adding it to out
 	 * moves buffer chains, it copies nothing. */
 	struct evbuffer *reply = r->reply;
+	struct deferred *p = NULL;
+	if (r->store && done && (p = calloc(1, sizeof *p))) {
+		p->d.done = deferred_done;
+		p->r = r;
+		p->done = done;
+		p->slot = slot;
+		memcpy(&p->source, source, source->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+									  : sizeof(struct sockaddr_in));
+		r->deferral = &p->d;
+	}
 	int code = execute_request(r, line, len, source, transport, reply);
+	r->deferral = NULL;
+	if (code == REG_DEFERRED)
+		return 1;  /* p lives on until deferred_done */
+	free(p);
 	if (code != 0)
 		log_refusal(r, code, source, reply);
 	metrics_count_registration(&r->metrics, code);
 	evbuffer_add_buffer(out, reply);
+	return 0;
+}
+
+void reg_proto_execute(struct registrar *r, const char *line, size_t len,
+		       const struct sockaddr *source, enum reg_transport transport,
+		       struct evbuffer *out)
+{
+	reg_proto_execute_async(r, line, len, source, transport, out, NULL, NULL);
 }

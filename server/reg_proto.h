@@ -20,4 +20,13 @@ void reg_proto_execute(struct registrar *r, const char *line, size_t len,
 		       const struct sockaddr *source, enum reg_transport transport,
 		       struct evbuffer *out);
 
+/* Where a deferred reply goes (etcd mode): called once with the reply's bytes. */
+typedef void (*reg_reply_fn)(void *slot, struct evbuffer *reply);
+
+/* As reg_proto_execute, but a change that waits for the store (etcd mode) returns 1 with
+ * nothing in out, and later calls done(slot, reply); 0 when the reply is in out. */
+int reg_proto_execute_async(struct registrar *r, const char *line, size_t len,
+			    const struct sockaddr *source, enum reg_transport transport,
+			    struct evbuffer *out, reg_reply_fn done, void *slot);
+
 #endif

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "registrar.h"
 #include "clock.h"
+#include "registrar_store.h"
 
 static int64_t wall_ms(void)
 {
@@ -47,14 +48,14 @@ static unsigned clamp_ttl(const struct config *cfg, unsigned ttl)
 	return ttl;
 }
 
-static const char *key_name_of(const struct config *cfg, uint16_t owner_key)
+const char *registrar_key_name(const struct config *cfg, uint16_t owner_key)
 {
 	return owner_key && owner_key <= cfg->key_count ? cfg->keys[owner_key - 1].name : NULL;
 }
 
 static const char *journal_key_name(void *arg, uint16_t owner_key)
 {
-	return key_name_of(arg, owner_key);
+	return registrar_key_name(arg, owner_key);
 }
 
 void registrar_set_listener(struct registrar *r, reg_change_fn fn, void *arg)
@@ -69,7 +70,7 @@ const char *reg_change_name(enum reg_change change)
 	return names[change];
 }
 
-static void tell(struct registrar *r, enum reg_change change, const struct instance *inst)
+void registrar_tell(struct registrar *r, enum reg_change change, const struct instance *inst)
 {
 	if (r->on_change)
 		r->on_change(r->on_change_arg, change, inst);
@@ -77,7 +78,7 @@ static void tell(struct registrar *r, enum reg_change change, const struct insta
 
 /* ---- replay ------------------------------------------------------------------- */
 
-static void drop_instance(struct registrar *r, struct instance *inst)
+void registrar_drop(struct registrar *r, struct instance *inst)
 {
 	lease_remove(&r->leases, inst);
 	registry_delete(r->reg, inst);
@@ -92,7 +93,7 @@ static int replay_put(void *arg, const struct instance_spec *spec, const char *k
 		return 0;  /* the config now has a static instance of that name: it wins */
 	if (expires <= r->now_ms) {
 		if (inst)
-			drop_instance(r, inst);
+			registrar_drop(r, inst);
 		return 0;
 	}
 	struct instance_spec copy = *spec;
@@ -112,7 +113,7 @@ static int replay_renew(void *arg, const char *service, const char *instance, in
 		return 0;
 	inst->expires_ms = expires_wall_ms - r->wall_minus_mono_ms;
 	if (inst->expires_ms <= r->now_ms)
-		drop_instance(r, inst);
+		registrar_drop(r, inst);
 	else
 		lease_update(&r->leases, inst);
 	return 0;
@@ -123,7 +124,7 @@ static int replay_remove(void *arg, const char *service, const char *instance)
 	struct registrar *r = arg;
 	struct instance *inst = registry_lookup(r->reg, service, instance);
 	if (inst && !inst->is_static)
-		drop_instance(r, inst);
+		registrar_drop(r, inst);
 	return 0;
 }
 
@@ -235,7 +236,7 @@ static int remove_unlisted_static(struct registrar *r, const struct config *cfg)
 			continue;
 		char name[2 * (DNAME_MAX_LABEL + 1)];
 		log_info("reload: static instance %s removed", instance_text_name(old.items[i], name));
-		tell(r, REG_DEREGISTERED, old.items[i]);
+		registrar_tell(r, REG_DEREGISTERED, old.items[i]);
 		registry_delete(r->reg, old.items[i]);
 	}
 	free(old.items);
@@ -254,7 +255,7 @@ static int put_static(struct registrar *r, const struct instance_spec *spec)
 	if (registry_put(r->reg, spec, &inst) >= REGISTRY_PUT_CONFLICT)
 		return -1;
 	if (!unchanged)
-		tell(r, change, inst);
+		registrar_tell(r, change, inst);
 	return 0;
 }
 
@@ -341,11 +342,15 @@ void registrar_register(struct registrar *r, struct instance_spec *spec, unsigne
 	if (check_register(r, spec, inst, key_index, res) < 0)
 		return;
 	res->granted_ttl = clamp_ttl(r->cfg, ttl);
+	if (r->store) {
+		store_register(r, spec, res->granted_ttl, key_index, res);
+		return;
+	}
 	spec->expires_ms = r->now_ms + (int64_t)res->granted_ttl * 1000;
 	spec->is_static = false;
 	spec->owner_key = (uint16_t)(key_index + 1);
 	if (r->state && state_append_put(r->state, spec, spec->expires_ms + r->wall_minus_mono_ms,
-					 key_name_of(r->cfg, spec->owner_key)) < 0) {
+					 registrar_key_name(r->cfg, spec->owner_key)) < 0) {
 		journal_failed(r, res);
 		return;
 	}
@@ -363,7 +368,7 @@ void registrar_register(struct registrar *r, struct instance_spec *spec, unsigne
 	format_address(spec, addr, sizeof addr);
 	log_info("%s %s.%s %s port %u ttl %u", existed ? "updated" : "registered",
 		 spec->instance, spec->service, addr, spec->port, res->granted_ttl);
-	tell(r, existed ? REG_UPDATED : REG_REGISTERED, inst);
+	registrar_tell(r, existed ? REG_UPDATED : REG_REGISTERED, inst);
 }
 
 /* Finds a live, leased instance the key may touch; fills res on failure. */
@@ -394,6 +399,8 @@ void registrar_renew(struct registrar *r, const char *service, const char *insta
 	if (!inst)
 		return;
 	res->granted_ttl = clamp_ttl(r->cfg, ttl);
+	if (r->store && store_renew(r, inst, res->granted_ttl, res))
+		return;
 	int64_t expires = r->now_ms + (int64_t)res->granted_ttl * 1000;
 	if (r->state && state_append_renew(r->state, service, instance, expires + r->wall_minus_mono_ms) < 0) {
 		journal_failed(r, res);
@@ -402,7 +409,7 @@ void registrar_renew(struct registrar *r, const char *service, const char *insta
 	inst->expires_ms = expires;
 	lease_update(&r->leases, inst);
 	log_debug("renewed %s.%s ttl %u", instance, service, res->granted_ttl);
-	tell(r, REG_RENEWED, inst);
+	registrar_tell(r, REG_RENEWED, inst);
 }
 
 void registrar_deregister(struct registrar *r, const char *service, const char *instance,
@@ -412,12 +419,16 @@ void registrar_deregister(struct registrar *r, const char *service, const char *
 	struct instance *inst = find_leased(r, service, instance, key_index, res);
 	if (!inst)
 		return;
+	if (r->store) {
+		store_deregister(r, inst, res);
+		return;
+	}
 	if (r->state && state_append_remove(r->state, service, instance) < 0) {
 		journal_failed(r, res);
 		return;
 	}
-	tell(r, REG_DEREGISTERED, inst);
-	drop_instance(r, inst);
+	registrar_tell(r, REG_DEREGISTERED, inst);
+	registrar_drop(r, inst);
 	log_info("deregistered %s.%s", instance, service);
 }
 
@@ -427,11 +438,16 @@ size_t registrar_expire(struct registrar *r, size_t budget)
 	struct instance *inst;
 	while (n < budget && (inst = lease_first(&r->leases)) && inst->expires_ms <= r->now_ms) {
 		char name[2 * (DNAME_MAX_LABEL + 1)];
+		if (r->store) {
+			store_expire(r, inst);  /* out of the timer; the watch brings the delete */
+			n++;
+			continue;
+		}
 		if (log_enabled(LOG_INFO))
 			log_info("expired %s", instance_text_name(inst, name));
-		tell(r, REG_EXPIRED, inst);
+		registrar_tell(r, REG_EXPIRED, inst);
 		/* No journal record: on replay the lease end alone drops it. */
-		drop_instance(r, inst);
+		registrar_drop(r, inst);
 		n++;
 	}
 	r->expired_total += n;
@@ -468,6 +484,8 @@ void registrar_maintain(struct registrar *r)
 	for (int i = 0; i < REG_REFUSAL_KINDS; i++)
 		log_limit_flush(&r->refusal_log[i], r->now_ms);
 	log_limit_flush(&r->journal_log, r->now_ms);
+	if (r->store)
+		store_maintain(r);
 	/* After a failed write the journal refuses every change until a compaction has
 	 * rewritten it; no change means no commit, so the attempt must come from here. */
 	if (!r->state)

@@ -29,6 +29,24 @@ typedef void (*reg_change_fn)(void *arg, enum reg_change change, const struct in
  * 429, 503 and any other code. */
 #define REG_REFUSAL_KINDS 9
 
+/* The outcome of one operation: code 0 is OK, REG_DEFERRED when the reply comes later
+ * (etcd mode), else a protocol error code and reason. */
+struct reg_result {
+	int code;
+	char reason[160];
+	unsigned granted_ttl;
+};
+#define REG_DEFERRED (-1)
+
+/* Where a deferred result goes (etcd mode): reg_proto.c points registrar.deferral at one
+ * for the request it executes; done is called once, with the final result. */
+struct reg_deferral {
+	void (*done)(struct reg_deferral *d, const struct reg_result *res);
+};
+
+struct store;
+struct store_cache;
+
 struct registrar {
 	struct registry *reg;
 	const struct config *cfg;
@@ -47,14 +65,11 @@ struct registrar {
 	struct log_limit journal_log;                     /* "cannot write the journal" */
 	reg_change_fn on_change;      /* told about every change, before a removal frees it */
 	void *on_change_arg;
+	struct store *store;          /* etcd mode (registrar_store.c); NULL: embedded */
+	struct store_cache *cache;    /* etcd mode: how the registry follows etcd */
+	struct reg_deferral *deferral;/* the current request's, while reg_proto executes it */
 };
 
-/* The outcome of one operation: code 0 is OK, else a protocol error code and reason. */
-struct reg_result {
-	int code;
-	char reason[160];
-	unsigned granted_ttl;
-};
 
 /* The limiter of a refusal's log line by its ERR code. */
 struct log_limit *registrar_refusal_log(struct registrar *r, int code);
@@ -95,6 +110,12 @@ void registrar_configure(struct registrar *r, const struct config *cfg);
  * same name are put (REG_UPDATED); the listener hears each before a removal frees it.
  * Returns 0, or -1 when out of memory. */
 int registrar_sync_static(struct registrar *r, const struct config *cfg);
+/* etcd mode (registrar_store.c): connects to cfg->store and follows it; 0, or -1 after
+ * logging why the start-up must stop. */
+int registrar_store_open(struct registrar *r, struct event_base *base);
+/* Ends etcd mode: every write in flight completes with ERR 503. */
+void registrar_store_close(struct registrar *r);
+
 /* Seconds left of an instance's lease (0 for static instances). */
 unsigned registrar_remaining(const struct registrar *r, const struct instance *inst);
 

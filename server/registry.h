@@ -46,6 +46,9 @@ struct instance {
 	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
 	struct instance_check *check; /* owned; NULL without a health check */
 	int64_t expires_ms;
+	int64_t store_revision;   /* etcd mode: the mod_revision of its key; 0: not from etcd */
+	uint32_t store_ttl;       /* etcd mode: the granted lease, seconds (an adopter restarts it) */
+	uint16_t store_owner;     /* etcd mode: the owner node, interned by registrar_store.c */
 	uint32_t slot;            /* index in service->instances */
 	uint32_t lease_slot;      /* position in the lease timer, owned by lease.c */
 	uint16_t port, priority, weight;
@@ -79,6 +82,7 @@ struct registry {
 	struct pool pool;         /* instances, services and small instance arrays */
 	size_t instance_count;
 	unsigned proto_count[2];  /* live instances per protocol, for _tcp / _udp */
+	bool unsynced;            /* etcd mode before the first sync: the service domain is SERVFAIL */
 	uint32_t serial;          /* SOA serial, set by the zone's versions (zone_versions.c) */
 	/* Told of every instance's records entering (added 1, after it is in) or leaving
 	 * (added 0, before it goes) the zone: how transfers learn of changes. */

@@ -19,6 +19,7 @@
 #include "server.h"
 #include "notify.h"
 #include "xfr_out.h"
+#include "store.h"
 #include "summary.h"
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
@@ -229,6 +230,12 @@ void server_journal_limits(const struct config *cfg, size_t *versions, size_t *b
 	*bytes = anyone ? (size_t)cfg->journal_bytes : 0;
 }
 
+static uint32_t store_zone_serial(void *arg)
+{
+	struct server *srv = arg;
+	return store_serial(srv->registrar.store);
+}
+
 int server_init(struct server *srv, struct config *cfg, config_loader load, void *load_arg)
 {
 	memset(srv, 0, sizeof *srv);
@@ -297,6 +304,12 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 		return -1;
 	registrar_set_listener(&srv->registrar, on_registrar_change, srv);
 	health_set_listener(srv->health, on_health_change, srv);
+	if (cfg->store.enabled) {
+		/* Listeners are open: until the first sync DNS answers SERVFAIL and writes ERR 503. */
+		if (registrar_store_open(&srv->registrar, srv->base) < 0)
+			return -1;
+		zone_versions_serial_source(&srv->versions, store_zone_serial, srv);
+	}
 	config_summary(cfg, &srv->zones, log_line, NULL);
 	return 0;
 }
@@ -309,6 +322,9 @@ int server_run(struct server *srv)
 
 void server_free(struct server *srv)
 {
+	reg_front_free(srv->reg_front);  /* before the store: its waiting replies are orphaned */
+	srv->reg_front = NULL;
+	registrar_store_close(&srv->registrar);
 	registrar_set_listener(&srv->registrar, NULL, NULL);
 	health_free(srv->health);        /* its probes' events live in the base */
 	http_api_free(srv->http);

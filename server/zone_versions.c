@@ -32,6 +32,11 @@ void zone_versions_commit(struct zone_versions *v)
 		return;
 	v->last_commit_ms = monotonic_ms();
 	uint32_t from = v->reg->serial, to = serial_next(from, wall_ms());
+	if (v->serial_fn) {
+		to = v->serial_fn(v->serial_arg);
+		if (to == from)
+			to = from + 1;  /* a change etcd did not make (a reload's static instances) */
+	}
 	if (zone_journal_commit(&v->journal, from, to) == 1)
 		new_version(v, to);
 }
@@ -95,6 +100,12 @@ void zone_versions_free(struct zone_versions *v)
 		event_free(v->commit_timer);
 	zone_journal_free(&v->journal);
 	memset(v, 0, sizeof *v);
+}
+
+void zone_versions_serial_source(struct zone_versions *v, uint32_t (*fn)(void *arg), void *arg)
+{
+	v->serial_fn = fn;
+	v->serial_arg = arg;
 }
 
 void zone_versions_listen(struct zone_versions *v, zone_version_fn fn, void *arg)

@@ -22,6 +22,8 @@ struct zone_versions {
 	int64_t last_commit_ms;        /* monotonic */
 	zone_version_fn on_version;
 	void *on_version_arg;
+	uint32_t (*serial_fn)(void *arg); /* etcd mode: the serial of the data; NULL: time-based */
+	void *serial_arg;
 };
 
 /* Starts at the serial of the current time (or the registry's, if that comes later)
@@ -31,6 +33,9 @@ int zone_versions_init(struct zone_versions *v, struct event_base *base, struct 
 void zone_versions_free(struct zone_versions *v);
 /* Names the one function told of every new version's serial. */
 void zone_versions_listen(struct zone_versions *v, zone_version_fn fn, void *arg);
+/* etcd mode: each version's serial comes from fn (serial-base + revision), the same on
+ * every node for the same data. */
+void zone_versions_serial_source(struct zone_versions *v, uint32_t (*fn)(void *arg), void *arg);
 /* Makes pending changes a version now (a transfer starts: it must see one version). */
 void zone_versions_commit(struct zone_versions *v);
 /* A reload: new config and zone file, journal limits; the zone changed in ways the

@@ -21,6 +21,7 @@
 #include "http_internal.h"
 #include "log.h"
 #include "netio.h"
+#include "store.h"
 
 #define HTTP_IDLE_TIMEOUT_S 30           /* slow requests and idle keep-alive connections */
 #define HTTP_MAX_HEADERS (16 * 1024)
@@ -255,11 +256,18 @@ static void serve_service(struct http_api *api, struct evhttp_request *req, cons
 
 /* ---- routing -------------------------------------------------------------------- */
 
+/* "ok", or in etcd mode "degraded: REASON" while writes cannot reach etcd: still 200,
+ * since DNS goes on from the cache (a liveness probe must not restart the node). */
 static void serve_health(struct http_api *api, struct evhttp_request *req, const char *rest)
 {
-	(void)api; (void)rest;
+	(void)rest;
 	struct evbuffer *body = evbuffer_new();
-	if (body && evbuffer_add(body, "ok\n", 3) < 0) {
+	const struct store *store = api->ctx.registrar->store;
+	const char *why = store ? store_unavailable(store) : NULL;
+	if (body && why && evbuffer_add_printf(body, "degraded: store unavailable: %s\n", why) < 0) {
+		evbuffer_free(body);
+		body = NULL;
+	} else if (body && !why && evbuffer_add(body, "ok\n", 3) < 0) {
 		evbuffer_free(body);
 		body = NULL;
 	}

@@ -6,7 +6,7 @@
  *   GET /v1/watch           one JSON line per change, for as long as the client stays
  *                           (?renewals=0 leaves out the renewals)
  *   GET /metrics            Prometheus text format 0.0.4
- *   GET /healthz            "ok"
+ *   GET /healthz            "ok" ("degraded: REASON" in etcd mode without etcd)
  */
 #ifndef SVCDNS_HTTP_API_H
 #define SVCDNS_HTTP_API_H

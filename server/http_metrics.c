@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "http_internal.h"
+#include "store.h"
 
 /* Text being built; the first failed write marks it failed and the rest are skipped. */
 struct text {
@@ -171,6 +172,27 @@ static void health_metrics_text(struct text *t, const struct health_metrics *m)
 		     m->fail_open_activations);
 }
 
+/* etcd mode only: the session, the cache's revision and the txns. */
+static void store_metrics_text(struct text *t, const struct registrar *r)
+{
+	const struct store_metrics *m = store_get_metrics(r->store);
+	metric_value(t, "svcdns_store_up", "gauge", "1 while writes can reach etcd (session up and synced).",
+		     store_unavailable(r->store) == NULL);
+	metric_value(t, "svcdns_store_revision", "gauge", "The etcd revision the cache has applied.",
+		     (uint64_t)m->revision);
+	metric_value(t, "svcdns_store_owned_instances", "gauge", "Instances whose lease this node keeps.",
+		     r->leases.count);
+	metric_value(t, "svcdns_store_txns_total", "counter", "Write txns sent to etcd.", m->txns);
+	metric_value(t, "svcdns_store_txn_failures_total", "counter",
+		     "Write txns that failed (unreachable, no leader, timed out): ERR 503.", m->txn_failures);
+	metric_value(t, "svcdns_store_watch_events_total", "counter", "Changes received from the etcd watch.",
+		     m->watch_events);
+	metric_value(t, "svcdns_store_resyncs_total", "counter",
+		     "Full ranges of the prefix (start-up, and after a compaction cancelled the watch).", m->resyncs);
+	metric_value(t, "svcdns_store_watch_restarts_total", "counter",
+		     "Watches started again (an endpoint failed, or the watch fell behind).", m->watch_restarts);
+}
+
 /* GET /metrics: the families in a fixed order, DNS first. */
 void http_metrics_serve(struct http_api *api, struct evhttp_request *req, const char *rest)
 {
@@ -184,6 +206,8 @@ void http_metrics_serve(struct http_api *api, struct evhttp_request *req, const 
 		registry_metrics_text(&t, &api->ctx);
 		if (api->ctx.health_metrics)
 			health_metrics_text(&t, api->ctx.health_metrics);
+		if (api->ctx.registrar->store)
+			store_metrics_text(&t, api->ctx.registrar);
 		metric_value(&t, "svcdns_http_watchers", "gauge", "Clients streaming /v1/watch.",
 			     api->watcher_count);
 	}

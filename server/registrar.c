@@ -499,6 +499,8 @@ void registrar_maintain(struct registrar *r)
 
 unsigned registrar_remaining(const struct registrar *r, const struct instance *inst)
 {
+	if (!inst->expires_ms && r->store && !inst->is_static)
+		return inst->store_ttl;  /* etcd mode: the owner keeps the lease; this is its length */
 	if (!inst->expires_ms || inst->expires_ms <= r->now_ms)
 		return 0;
 	return (unsigned)((inst->expires_ms - r->now_ms + 999) / 1000);

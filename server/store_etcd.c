@@ -288,7 +288,10 @@ static void on_watch_message(void *arg, json_t *msg)
 	struct store *s = arg;
 	json_t *result = json_object_get(msg, "result");
 	if (!result) {
-		log_warn("store: watch: %s", json_string_value(json_object_get(json_object_get(msg, "error"), "message")) ?: "error");
+		json_t *error = json_object_get(msg, "error");
+		log_warn("store: watch: %s", json_string_value(json_object_get(error, "message")) ?: "error");
+		if (json_integer_value(json_object_get(error, "grpc_code")) == 16)
+			etcd_http_token_expired(s->http);
 		return;
 	}
 	if (json_is_true(json_object_get(result, "canceled"))) {
@@ -335,6 +338,10 @@ static void start_watch(struct store *s)
 {
 	char end[STORE_KEY_MAX];
 	store_range_end(s->sc->prefix, end);
+	if (!etcd_http_ready(s->http)) {
+		s->watch_retry_ms = monotonic_ms() + WATCH_RETRY_MS;  /* after the token */
+		return;
+	}
 	json_t *body = json_pack("{s:{s:o, s:o, s:o}}", "create_request", "key", b64s(s->sc->prefix),
 				 "range_end", b64s(end), "start_revision", i64(s->applied + 1));
 	s->watch_retry_ms = 0;

@@ -1,4 +1,5 @@
 /* store_http.c -- calls to etcd v3's JSON gateway over HTTP/1.1 (store_etcd.c's transport). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -102,8 +103,14 @@ static struct evhttp_connection *new_evcon(struct etcd_http *h, const struct end
 	SSL *ssl = SSL_new(h->ssl);
 	if (!ssl)
 		return NULL;
-	SSL_set_tlsext_host_name(ssl, e->host);
-	SSL_set1_host(ssl, e->host);
+	/* The name or address in store: is what the certificate must be for. */
+	struct in6_addr ip;
+	if (inet_pton(AF_INET, e->host, &ip) == 1 || inet_pton(AF_INET6, e->host, &ip) == 1) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), e->host);
+	} else {
+		SSL_set_tlsext_host_name(ssl, e->host);
+		SSL_set1_host(ssl, e->host);
+	}
 	struct bufferevent *bev = bufferevent_openssl_socket_new(h->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 								 BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (!bev) {
@@ -212,7 +219,8 @@ static void retry(struct call *c, int code, const char *reason)
 		h->current = (h->current + 1) % h->endpoint_count;
 	log_debug("store: %s %s: %s", h->endpoints[c->endpoint].text, c->path, reason);
 	if (now >= c->deadline_ms) {
-		fail_later(c, code, reason);
+		/* a certificate that does not verify is no outage: say so (start-up stops on it) */
+		fail_later(c, strncmp(reason, "TLS:", 4) == 0 ? 495 : code, reason);
 		return;
 	}
 	c->endpoint = h->current;
@@ -238,16 +246,14 @@ static void on_reply(struct evhttp_request *req, void *arg)
 		drop_evcon(h, conn->evcon);
 		conn->evcon = NULL;
 		run_waiting(h);
-		if (strncmp(reason, "TLS:", 4) == 0 && c->is_auth == 0 && h->endpoint_count == 1) {
-			fail_later(c, 495, reason);
-			return;
-		}
 		retry(c, 503, reason);
 		return;
 	}
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	json_t *reply = len < REPLY_MAX ? json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, NULL) : NULL;
+	/* an error's body may be followed by gRPC trailer text: read the first JSON value */
+	json_t *reply = len < REPLY_MAX ? json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_DISABLE_EOF_CHECK, NULL)
+					: NULL;
 	run_waiting(h);
 	if (status == 200 && reply) {
 		complete(c, reply, 0, NULL);
@@ -257,7 +263,14 @@ static void on_reply(struct evhttp_request *req, void *arg)
 	json_t *grpc = json_object_get(reply, "code");
 	const char *message = json_string_value(json_object_get(reply, "error"));
 	int code = json_is_integer(grpc) ? (int)json_integer_value(grpc) : -1;
-	snprintf(reason, sizeof reason, "%s", message ? message : "bad reply from etcd");
+	if (message) {
+		snprintf(reason, sizeof reason, "%s", message);
+	} else {
+		/* not gRPC's JSON: the gateway's own refusal is plain text */
+		const char *text = len ? (const char *)evbuffer_pullup(in, -1) : "";
+		size_t n = strcspn(text, "\r\n");
+		snprintf(reason, sizeof reason, "HTTP %d: %.*s", status, (int)(n < len ? n : len), text);
+	}
 	json_decref(reply);
 	if (code == 14 || status == 503 || status == 502 || code == 4) {  /* unavailable, no leader, deadline */
 		retry(c, 503, reason);
@@ -597,6 +610,19 @@ void etcd_http_free(struct etcd_http *h)
 	if (h->ssl)
 		SSL_CTX_free(h->ssl);
 	free(h);
+}
+
+void etcd_http_token_expired(struct etcd_http *h)
+{
+	if (!h->cfg->auth_user[0])
+		return;
+	h->token[0] = 0;
+	start_auth(h);
+}
+
+int etcd_http_ready(const struct etcd_http *h)
+{
+	return !h->cfg->auth_user[0] || h->token[0];
 }
 
 void etcd_http_rotate(struct etcd_http *h)

@@ -35,6 +35,10 @@ struct etcd_stream *etcd_http_stream(struct etcd_http *h, const char *path, json
 				     void (*on_message)(void *arg, json_t *msg),
 				     void (*on_end)(void *arg, const char *reason), void *arg);
 void etcd_stream_cancel(struct etcd_stream *st);
+/* The stream (watch) was refused for an expired token: authenticate again. */
+void etcd_http_token_expired(struct etcd_http *h);
+/* Whether a stream can start now (no auth, or a token in hand). */
+int etcd_http_ready(const struct etcd_http *h);
 /* Moves the calls that follow (and the next stream) to the next endpoint. */
 void etcd_http_rotate(struct etcd_http *h);
 /* "HOST:PORT" of the current endpoint, for logs. */

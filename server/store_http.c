@@ -409,12 +409,16 @@ static void on_auth(void *arg, json_t *reply, int code, const char *reason)
 	const char *token = json_string_value(json_object_get(reply, "token"));
 	if (code == 0 && token && strlen(token) < sizeof h->token) {
 		strcpy(h->token, token);
+		log_debug("store: authenticated as user '%s'", h->cfg->auth_user);
 		run_waiting(h);
 		return;
 	}
 	char why[240];
-	snprintf(why, sizeof why, "store-auth: user '%s': %s", h->cfg->auth_user,
-		 code == 0 ? "no token in the reply" : reason);
+	if (code == 495 || code == 503)  /* TLS or the network: not the user's fault */
+		snprintf(why, sizeof why, "%s", reason);
+	else
+		snprintf(why, sizeof why, "store-auth: user '%s': %s", h->cfg->auth_user,
+			 code == 0 ? "no token in the reply" : reason);
 	fail_waiting(h, code == 0 ? 500 : code, why);
 }
 

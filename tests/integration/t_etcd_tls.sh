@@ -60,6 +60,8 @@ is "$(ETCDCTL_EXTRA="$ETCDCTL_EXTRA $ROOT" etcdctl_ get --print-value-only /svcd
 sleep 3   # the tokens (--auth-token-ttl 2) expire; the next write must authenticate again
 is "$(nreg 2 'REGISTER web t2 10.0.5.2 80 ttl=60')" "OK ttl=60" "after the token expired a write authenticates again"
 check "node 1's watch follows after its token expired" wait_for 5 bash -c "[ \"\$(dig @127.0.0.1 -p ${NODE_DNS[1]} +short t2.web.svc.internal A)\" = 10.0.5.2 ]"
+auths=$(grep -c "authenticated as user 'svcdns'" "$WORK/node2.log")
+check "node 2 authenticated again when its token expired ($auths times in all)" test "$auths" -ge 2
 node_stop 1; node_stop 2
 
 # --- what must stop the start-up --------------------------------------------------------------

@@ -74,6 +74,9 @@ struct etcd_http {
 	int authenticating;
 	TAILQ_HEAD(, call) calls;     /* every call not completed */
 	TAILQ_HEAD(, call) waiting;   /* for a free connection or the token */
+	struct evhttp_connection **dead;  /* dropped, freed by the reaper from the loop */
+	size_t dead_count, dead_capacity;
+	struct event *reaper;
 };
 
 static void send_call(struct call *c);
@@ -81,19 +84,32 @@ static void complete(struct call *c, json_t *reply, int code, const char *reason
 
 /* ---- connections ------------------------------------------------------------------ */
 
-static void free_evcon_later(evutil_socket_t fd, short what, void *arg)
+static void free_dead(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what;
-	evhttp_connection_free(arg);
+	struct etcd_http *h = arg;
+	for (size_t i = 0; i < h->dead_count; i++)
+		evhttp_connection_free(h->dead[i]);
+	h->dead_count = 0;
 }
 
 /* A connection that failed is dropped (freed from the loop, never from its own callback)
  * and a fresh one made next time: a TLS session is never reconnected in place. */
 static void drop_evcon(struct etcd_http *h, struct evhttp_connection *evcon)
 {
+	if (h->dead_count == h->dead_capacity) {
+		size_t cap = h->dead_capacity ? h->dead_capacity * 2 : 16;
+		struct evhttp_connection **grown = realloc(h->dead, cap * sizeof *grown);
+		if (!grown) {
+			log_warn("store: out of memory: a connection leaks");
+			return;
+		}
+		h->dead = grown;
+		h->dead_capacity = cap;
+	}
+	h->dead[h->dead_count++] = evcon;
 	struct timeval zero = { 0, 0 };
-	if (event_base_once(h->base, -1, EV_TIMEOUT, free_evcon_later, evcon, &zero) < 0)
-		log_warn("store: cannot free a connection: it leaks");
+	evtimer_add(h->reaper, &zero);
 }
 
 static struct evhttp_connection *new_evcon(struct etcd_http *h, const struct endpoint *e)
@@ -156,8 +172,10 @@ static void complete(struct call *c, json_t *reply, int code, const char *reason
 {
 	etcd_reply_fn fn = c->fn;
 	void *arg = c->arg;
+	char why[sizeof c->done_reason];
+	snprintf(why, sizeof why, "%s", reason ? reason : "");  /* reason may live in c */
 	call_free(c);
-	fn(arg, reply, code, reason);
+	fn(arg, reply, code, reason ? why : NULL);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -588,6 +606,11 @@ struct etcd_http *etcd_http_new(struct event_base *base, const struct store_conf
 		snprintf(e->text, sizeof e->text, "%s:%u", e->host, e->port);
 	}
 	h->endpoint_count = cfg->endpoint_count;
+	if (!(h->reaper = evtimer_new(base, free_dead, h))) {
+		snprintf(err, CONFIG_ERROR_MAX, "out of memory");
+		etcd_http_free(h);
+		return NULL;
+	}
 	if (cfg->tls && setup_tls(h, err) < 0) {
 		etcd_http_free(h);
 		return NULL;
@@ -611,6 +634,10 @@ void etcd_http_free(struct etcd_http *h)
 		for (int j = 0; j < CONNS_PER_ENDPOINT; j++)
 			if (h->endpoints[i].conns[j].evcon)
 				evhttp_connection_free(h->endpoints[i].conns[j].evcon);
+	free_dead(-1, 0, h);
+	free(h->dead);
+	if (h->reaper)
+		event_free(h->reaper);
 	if (h->ssl)
 		SSL_CTX_free(h->ssl);
 	free(h);

@@ -61,7 +61,9 @@ struct etcd_stream {
 	void (*on_message)(void *arg, json_t *msg);
 	void (*on_end)(void *arg, const char *reason);
 	void *arg;
-	int ended;
+	int ended;                    /* cancelled or ended: its callbacks do nothing */
+	int in_callback;              /* inside on_stream_chunk: evhttp must not be cancelled now */
+	struct etcd_stream *next_dead;
 };
 
 struct etcd_http {
@@ -75,6 +77,7 @@ struct etcd_http {
 	TAILQ_HEAD(, call) calls;     /* every call not completed */
 	TAILQ_HEAD(, call) waiting;   /* for a free connection or the token */
 	struct evhttp_connection **dead;  /* dropped, freed by the reaper from the loop */
+	struct etcd_stream *dead_streams; /* cancelled, freed by the reaper after their connections */
 	size_t dead_count, dead_capacity;
 	struct event *reaper;
 };
@@ -89,8 +92,14 @@ static void free_dead(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	struct etcd_http *h = arg;
 	for (size_t i = 0; i < h->dead_count; i++)
-		evhttp_connection_free(h->dead[i]);
+		evhttp_connection_free(h->dead[i]);  /* frees their requests without callbacks */
 	h->dead_count = 0;
+	while (h->dead_streams) {
+		struct etcd_stream *st = h->dead_streams;
+		h->dead_streams = st->next_dead;
+		evbuffer_free(st->partial);
+		free(st);
+	}
 }
 
 /* A connection that failed is dropped (freed from the loop, never from its own callback)
@@ -278,16 +287,20 @@ static void on_reply(struct evhttp_request *req, void *arg)
 		json_decref(reply);
 		return;
 	}
-	json_t *grpc = json_object_get(reply, "code");
-	const char *message = json_string_value(json_object_get(reply, "error"));
+	/* unary calls: {"error":"...","code":N}; stream endpoints: {"error":{"grpc_code":N,"message":"..."}} */
+	json_t *error = json_object_get(reply, "error");
+	json_t *grpc = json_is_object(error) ? json_object_get(error, "grpc_code") : json_object_get(reply, "code");
+	const char *message = json_string_value(json_is_object(error) ? json_object_get(error, "message") : error);
 	int code = json_is_integer(grpc) ? (int)json_integer_value(grpc) : -1;
 	if (message) {
 		snprintf(reason, sizeof reason, "%s", message);
 	} else {
 		/* not gRPC's JSON: the gateway's own refusal is plain text */
 		const char *text = len ? (const char *)evbuffer_pullup(in, -1) : "";
-		size_t n = strcspn(text, "\r\n");
-		snprintf(reason, sizeof reason, "HTTP %d: %.*s", status, (int)(n < len ? n : len), text);
+		size_t n = 0;
+		while (n < len && n < 150 && text[n] != '\r' && text[n] != '\n')
+			n++;
+		snprintf(reason, sizeof reason, "HTTP %d: %.*s", status, (int)n, text);
 	}
 	json_decref(reply);
 	if (code == 14 || status == 503 || status == 502 || code == 4) {  /* unavailable, no leader, deadline */
@@ -468,9 +481,10 @@ static void stream_end(struct etcd_stream *st, const char *reason)
 static void on_stream_chunk(struct evhttp_request *req, void *arg)
 {
 	struct etcd_stream *st = arg;
-	if (evhttp_request_get_response_code(req) != 200)
-		return;  /* an error body: on_stream_done reads it */
+	if (st->ended || evhttp_request_get_response_code(req) != 200)
+		return;  /* cancelled; or an error body, which on_stream_done reads */
 	evbuffer_add_buffer(st->partial, evhttp_request_get_input_buffer(req));
+	st->in_callback = 1;
 	for (;;) {
 		size_t len;
 		char *line = evbuffer_readln(st->partial, &len, EVBUFFER_EOL_LF);
@@ -483,8 +497,9 @@ static void on_stream_chunk(struct evhttp_request *req, void *arg)
 			json_decref(msg);
 		}
 		if (st->ended)
-			return;
+			break;  /* on_message cancelled it: st stays until the reaper */
 	}
+	st->in_callback = 0;
 }
 
 static void on_stream_done(struct evhttp_request *req, void *arg)
@@ -492,6 +507,8 @@ static void on_stream_done(struct evhttp_request *req, void *arg)
 	struct etcd_stream *st = arg;
 	char reason[200];
 	st->req = NULL;
+	if (st->ended)
+		return;
 	if (!req || evhttp_request_get_response_code(req) == 0)
 		transport_reason(st->evcon, reason, sizeof reason);
 	else if (evhttp_request_get_response_code(req) != 200)
@@ -547,13 +564,16 @@ void etcd_stream_cancel(struct etcd_stream *st)
 {
 	if (!st)
 		return;
+	struct etcd_http *h = st->h;
 	st->ended = 1;
-	/* Freeing the connection cancels its request without calling on_stream_done. */
-	if (st->req)
+	/* Its connection is freed from the loop (which frees the request without a callback);
+	 * until then a late callback finds st ended and does nothing. */
+	if (st->req && !st->in_callback)
 		evhttp_cancel_request(st->req);
-	drop_evcon(st->h, st->evcon);
-	evbuffer_free(st->partial);
-	free(st);
+	st->req = NULL;
+	drop_evcon(h, st->evcon);
+	st->next_dead = h->dead_streams;
+	h->dead_streams = st;
 }
 
 /* ---- the client --------------------------------------------------------------------------- */

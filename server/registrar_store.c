@@ -208,8 +208,7 @@ static void on_written(void *arg, int code, const char *reason)
 	case W_EXPIRE:
 		inst = r->store ? registry_lookup(r->reg, w->service, w->instance) : NULL;
 		if (code == 0) {
-			log_info("expired %s.%s", w->instance, w->service);
-			r->expired_total++;
+			log_info("expired %s.%s", w->instance, w->service);  /* counted when its lease ended */
 		} else if (code == 503 && inst && owned_here(r, inst)) {
 			/* etcd is away: the lease stays ended, the delete is tried again */
 			inst->expires_ms = r->now_ms + 1000;

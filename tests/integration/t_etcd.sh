@@ -11,7 +11,7 @@
 
 command -v etcd >/dev/null || { ok 1 "etcd is installed (scripts/install-deps test)"; exit 1; }
 CTL=$(dirname "$SVCDNS_BIN")/svcdnsctl
-trap 'rc=$?; [ "$TEST_FAILED" -ne 0 ] && node_logs; [ -n "${KEEP_WORK:-}" ] && cp -r "$WORK" /tmp/kept-work; _cleanup' EXIT
+trap 'rc=$?; [ "$TEST_FAILED" -ne 0 ] && node_logs; (exit $rc); _cleanup' EXIT
 
 # has N NAME ADDR / lacks N NAME: what node N answers, for wait_for.
 has() { [ "$(nqs "$1" "$2" A)" = "$3" ]; }

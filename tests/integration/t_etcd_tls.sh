@@ -7,7 +7,7 @@
 . "$TESTS_DIR/etcd.sh"
 
 command -v etcd >/dev/null || { ok 1 "etcd is installed (scripts/install-deps test)"; exit 1; }
-trap 'rc=$?; [ "$TEST_FAILED" -ne 0 ] && node_logs; [ -n "${KEEP_WORK:-}" ] && cp -r "$WORK" /tmp/kept-work; _cleanup' EXIT
+trap 'rc=$?; [ "$TEST_FAILED" -ne 0 ] && node_logs; (exit $rc); _cleanup' EXIT
 
 # --- certificates: a CA, a server certificate for 127.0.0.1, a client certificate -------------
 P=$WORK/pki

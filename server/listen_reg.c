@@ -227,6 +227,11 @@ static void udp_wait_ready(void *arg)
 	if (reg_slots_pending(&w->slots))
 		return;
 	size_t len = evbuffer_get_length(w->out);
+	if (len > REG_UDP_REPLY_MAX) {
+		evbuffer_drain(w->out, len);
+		evbuffer_add_printf(w->out, "ERR 413 replies do not fit in one datagram: send fewer lines\n");
+		len = evbuffer_get_length(w->out);
+	}
 	if (len && sendto(w->l->fd, evbuffer_pullup(w->out, -1), len, 0, (struct sockaddr *)&w->peer, w->peer_len) < 0)
 		log_debug("register udp: sendto: %s", strerror(errno));
 	udp_wait_free(w);

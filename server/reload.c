@@ -35,6 +35,9 @@ static void keep_startup_settings(const struct config *old, struct config *next)
 	if (old->max_udp_payload != next->max_udp_payload)
 		log_warn("reload: max-udp-payload changes only with a restart; keeping %u",
 			 (unsigned)old->max_udp_payload);
+	if (memcmp(&old->store, &next->store, sizeof next->store) != 0)
+		log_warn("reload: the store (store-*, node-id, node-lease) changes only with a restart; keeping it");
+	next->store = old->store;  /* the etcd session reads it */
 	memcpy(next->dns, old->dns, sizeof next->dns);
 	next->dns_count = old->dns_count;
 	memcpy(next->reg, old->reg, sizeof next->reg);

@@ -596,8 +596,10 @@ static void on_write(void *arg, json_t *reply, int code, const char *reason)
 		s->metrics.txn_failures++;
 		char why[240];
 		snprintf(why, sizeof why, "store unavailable: %s", reason);
-		if (code == 503 && !s->closing)
+		if (code == 503 && !s->closing) {
 			session_lost(s, reason);
+			s->keepalive_due_ms = monotonic_ms();  /* find out at once whether etcd is back */
+		}
 		done(done_arg, 503, why);
 		return;
 	}

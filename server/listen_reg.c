@@ -138,15 +138,22 @@ static void commit_now(evutil_socket_t fd, short what, void *arg)
 
 /* ---- UDP --------------------------------------------------------------------------- */
 
+/* The next line of a datagram: its length without LF or CRLF; *consumed with the LF. */
+static size_t next_line(const char *data, size_t len, size_t *consumed)
+{
+	const char *nl = memchr(data, '\n', len);
+	size_t line_len = nl ? (size_t)(nl - data) : len;
+	*consumed = nl ? line_len + 1 : len;
+	if (line_len > 0 && data[line_len - 1] == '\r')
+		line_len--;
+	return line_len;
+}
+
 static void execute_lines(struct registrar *registrar, const char *data, size_t len,
 			  const struct sockaddr *peer, enum reg_transport transport, struct evbuffer *out)
 {
 	while (len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		size_t line_len = nl ? (size_t)(nl - data) : len;
-		size_t consumed = nl ? line_len + 1 : len;
-		if (line_len > 0 && data[line_len - 1] == '\r')
-			line_len--;
+		size_t consumed, line_len = next_line(data, len, &consumed);
 		reg_proto_execute(registrar, data, line_len, peer, transport, out);
 		data += consumed;
 		len -= consumed;
@@ -255,11 +262,7 @@ static void execute_datagram_waiting(struct reg_udp_listener *l, int i)
 	const char *data = l->slots[i];
 	size_t len = l->in[i].msg_len;
 	while (len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		size_t line_len = nl ? (size_t)(nl - data) : len;
-		size_t consumed = nl ? line_len + 1 : len;
-		if (line_len > 0 && data[line_len - 1] == '\r')
-			line_len--;
+		size_t consumed, line_len = next_line(data, len, &consumed);
 		if (reg_slots_execute(&w->slots, l->front->registrar, data, line_len, (struct sockaddr *)&w->peer,
 				      REG_UDP) < 0)
 			evbuffer_add_printf(w->out, "ERR 503 out of memory\n");

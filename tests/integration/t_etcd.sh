@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# slow-test
 # etcd mode (--store etcd://...): three svcdns nodes share one registry on a real 3-member
 # etcd.  Before its first sync a node answers SERVFAIL and refuses writes; a registration
 # through one node is answered by all within 1 s under one serial; renewals at the owner

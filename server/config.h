@@ -143,6 +143,16 @@ struct config {
 	} *answer_limits;                 /* per-service answer-limit, owned */
 	size_t answer_limit_count;
 
+	/* views, subsets and weights (networks:, see-all:, splits: in the file; views.h) */
+	struct network {
+		char name[DNAME_MAX_LABEL + 1];   /* lowercase LDH label */
+		struct cidr_list cidrs;
+	} *networks;                      /* owned; none: every client sees everything */
+	size_t network_count;             /* at most VIEWS_MAX_NETWORKS */
+	struct cidr_list see_all;         /* sources that see every network (default: loopback) */
+	struct split *splits;             /* splits:, owned */
+	size_t split_count;
+
 	/* health checks (health: in the file) */
 	uint32_t health_max_concurrent;   /* probes in flight at once */
 	int health_only_passing;          /* answers leave out warning instances too */
@@ -172,6 +182,8 @@ int config_parse_listen(const char *text, struct listen_addr *out, char err[CONF
 int config_check_zones_dir(const char *dir, char err[CONFIG_ERROR_MAX]);
 /* Derives the settings that depend on others (NS name, hostmaster); call once all are set. */
 void config_finish(struct config *cfg);
+/* The index of a network by name (lowercase), or -1. */
+int config_find_network(const struct config *cfg, const char *name);
 /* Frees what the config owns. */
 void config_free(struct config *cfg);
 

@@ -90,7 +90,7 @@ static int add_cidr(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *a
 	return 0;
 }
 
-static int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, struct cidr_list *list)
+int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, struct cidr_list *list)
 {
 	cidr_list_free(list);
 	return cfg_for_each_item(y, v, key, add_cidr, list);
@@ -419,6 +419,9 @@ static const struct key_rule top_rules[] = {
 	{ "rrl-ipv4-prefix", set_rrl_v4 },
 	{ "rrl-ipv6-prefix", set_rrl_v6 },
 	{ "health", set_health },
+	{ "networks", set_networks },
+	{ "see-all", set_see_all },
+	{ "splits", set_splits },
 	{ NULL, NULL },
 };
 

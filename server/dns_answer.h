@@ -33,6 +33,8 @@ struct answer_item {
 	size_t emitted;               /* ITEM_INSTANCES: records that fit */
 	const struct answer_item *srv_item; /* ITEM_INSTANCE_ADDRS */
 	struct instance *single;      /* ITEM_INSTANCES of one instance outside scratch */
+	uint32_t *weights;            /* ITEM_INSTANCES: effective weights, drawn by; NULL: uniform */
+	int split_weights;            /* SRV records carry weights[] (a split), not weight= */
 };
 
 #define ANSWER_MAX_ITEMS 12
@@ -52,6 +54,7 @@ struct answer {
 	uint8_t chain_names[ANSWER_MAX_CHAIN][DNAME_MAX_WIRE]; /* CNAME targets, lowercase */
 	uint8_t target_names[ANSWER_MAX_TARGETS][DNAME_MAX_WIRE]; /* NS/MX/SRV targets, lowercase */
 	int target_count;
+	uint32_t view;                /* the client's networks (views.h), from the query */
 };
 
 /* An empty answer with this rcode. */

@@ -8,6 +8,7 @@
  * per answer, on the candidates dns_answer.c collected. */
 #include <string.h>
 
+#include "views.h"
 #include "weights.h"
 
 /* The split share an instance counts for, or -1. */
@@ -75,4 +76,23 @@ size_t weights_draw(const uint32_t *w, size_t n, uint64_t total, uint64_t random
 		point -= w[i];
 	}
 	return n - 1;  /* not reached while total is the sum of w */
+}
+
+void weights_of_service(const struct split *sp, const struct service *svc, int64_t now_ms,
+			bool only_passing, uint32_t view, struct instance **tmp, uint32_t *tmp_weights,
+			uint32_t *out)
+{
+	size_t n = 0;
+	/* As dns_answer.c collects candidates: the healthy, else (fail-open) all. */
+	for (int pass = 0; pass < 2 && n == 0; pass++)
+		for (size_t i = 0; i < svc->count; i++) {
+			struct instance *inst = svc->instances[i];
+			if (instance_live(inst, now_ms) && instance_visible(inst, view) &&
+			    (pass == 1 || !instance_withheld(inst, only_passing)))
+				tmp[n++] = inst;
+		}
+	memset(out, 0, svc->count * sizeof *out);
+	weights_effective(sp, tmp, n, tmp_weights);
+	for (size_t i = 0; i < n; i++)
+		out[tmp[i]->slot] = tmp_weights[i];
 }

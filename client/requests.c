@@ -90,6 +90,28 @@ static int append_check(struct svcdns_client *c, struct line_builder *b, const s
 	return 0;
 }
 
+/* tags=, addr=, network=; the server checks the names and addresses. */
+static int append_views(struct svcdns_client *c, struct line_builder *b, const struct svcdns_instance *inst)
+{
+	int rc;
+	if (inst->tags) {
+		if ((rc = check_field(c, "tags", inst->tags, 8 * (NAME_MAX_LEN + 1))) != 0)
+			return rc;
+		append(b, " tags=%s", inst->tags);
+	}
+	for (int i = 0; i < SVCDNS_MAX_ADDRS && inst->addrs[i] != NULL; i++) {
+		if ((rc = check_field(c, "addr", inst->addrs[i], ADDRESS_MAX_LEN)) != 0)
+			return rc;
+		append(b, " addr=%s", inst->addrs[i]);
+	}
+	if (inst->network) {
+		if ((rc = check_field(c, "network", inst->network, 4 * (NAME_MAX_LEN + 1))) != 0)
+			return rc;
+		append(b, " network=%s", inst->network);
+	}
+	return 0;
+}
+
 int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst, unsigned *granted_ttl)
 {
 	struct line_builder b = { .len = 0 };
@@ -111,8 +133,10 @@ int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst,
 		append(&b, " proto=%s", inst->proto);
 	if (inst->priority > 0)
 		append(&b, " priority=%u", (unsigned)inst->priority);
-	if (inst->weight > 0)
+	if (inst->weight > 0 || inst->weight_set)
 		append(&b, " weight=%u", (unsigned)inst->weight);
+	if ((rc = append_views(c, &b, inst)) != 0)
+		return rc;
 	for (int i = 0; i < SVCDNS_MAX_TXT && inst->txt[i] != NULL; i++) {
 		if ((rc = check_field(c, "txt", inst->txt[i], TXT_MAX_LEN)) != 0)
 			return rc;
@@ -173,6 +197,26 @@ int svcdns_deregister(struct svcdns_client *c, const char *service, const char *
 		rc = 0;
 	}
 	return rc;
+}
+
+int svcdns_split(struct svcdns_client *c, const char *service, const char *shares)
+{
+	struct line_builder b = { .len = 0 };
+	int rc;
+	if ((rc = check_field(c, "service", service, NAME_MAX_LEN)) != 0)
+		return rc;
+	append(&b, "SPLIT %s", service);
+	if (shares && *shares) {
+		if (strpbrk(shares, "\t\r\n") || shares[0] == ' ' || strstr(shares, "  ") ||
+		    shares[strlen(shares) - 1] == ' ') {
+			client_set_error(c, "ERR 400 shares: separate TAG=PERCENT with single spaces (not sent)");
+			return 400;
+		}
+		append(&b, " %s", shares);
+	}
+	if (b.overflow)
+		return line_too_long(c);
+	return client_exchange(c, b.text, NULL, NULL, NULL, 0);
 }
 
 int svcdns_ping(struct svcdns_client *c)

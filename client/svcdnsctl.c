@@ -31,11 +31,14 @@ static const char usage_text[] =
 	"commands:\n"
 	"  register SERVICE INSTANCE ADDRESS PORT [--ttl N] [--proto tcp|udp] [--priority N]\n"
 	"           [--weight N] [--txt K=V]... [--check URL [--interval D] [--timeout D]\n"
-	"           [--fall N] [--rise N]] [--keepalive]\n"
+	"           [--fall N] [--rise N]] [--tag TAG]... [--addr ADDRESS]...\n"
+	"           [--network NAME[,NAME]] [--keepalive]\n"
 	"  renew SERVICE INSTANCE [--ttl N]\n"
 	"  deregister SERVICE INSTANCE\n"
 	"  list [SERVICE] [--json]   print the server's instance lines (over TCP when\n"
 	"                         the answer is too large for UDP); --json: as GET /v1/services\n"
+	"  split SERVICE [TAG=PERCENT]... [--limit N]   weighted answers between tags\n"
+	"                         (percents sum to 100); no shares: clear the split\n"
 	"  ping\n"
 	"  watch [--json] [--once]   follow registrations, renewals, expiries (HTTP API);\n"
 	"                         reconnects with backoff when the stream ends; --json: the\n"
@@ -58,7 +61,7 @@ static const char usage_text[] =
 enum option_id {
 	OPT_SERVER = 256, OPT_TCP, OPT_KEY, OPT_KEY_FILE, OPT_HTTP, OPT_TTL, OPT_PROTO, OPT_PRIORITY,
 	OPT_WEIGHT, OPT_TXT, OPT_CHECK, OPT_INTERVAL, OPT_TIMEOUT, OPT_FALL, OPT_RISE, OPT_KEEPALIVE,
-	OPT_JSON, OPT_ONCE, OPT_HELP, OPT_VERSION,
+	OPT_TAG, OPT_ADDR, OPT_NETWORK, OPT_LIMIT, OPT_JSON, OPT_ONCE, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +81,10 @@ static const struct option long_options[] = {
 	{ "fall", required_argument, NULL, OPT_FALL },
 	{ "rise", required_argument, NULL, OPT_RISE },
 	{ "keepalive", no_argument, NULL, OPT_KEEPALIVE },
+	{ "tag", required_argument, NULL, OPT_TAG },
+	{ "addr", required_argument, NULL, OPT_ADDR },
+	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -98,6 +105,9 @@ struct command_line {
 	int json;                         /* list, watch: JSON output */
 	int once;                         /* watch: no reconnecting */
 	int txt_count;
+	int addr_count;
+	char tags[8 * 64 + 1];            /* --tag, joined with commas */
+	unsigned limit;                   /* split --limit */
 	char **args;                      /* COMMAND and its operands */
 	int arg_count;
 };
@@ -194,6 +204,7 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 			if (parse_number(optarg, 0, 65535, &number) < 0)
 				return usage_error("--weight '%s' is not a number 0-65535", optarg);
 			cl->inst.weight = (uint16_t)number;
+			cl->inst.weight_set = 1;
 			cl->command_options |= option_bit(OPT_WEIGHT);
 			break;
 		case OPT_TXT:
@@ -225,6 +236,32 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 				return usage_error("--%s '%s' is not a number 1-100", option_name(opt), optarg);
 			*(opt == OPT_FALL ? &cl->inst.fall : &cl->inst.rise) = (unsigned)number;
 			cl->command_options |= option_bit(opt);
+			break;
+		case OPT_TAG:
+			if (optarg[0] == '\0' || strpbrk(optarg, " \t\r\n") != NULL ||
+			    strlen(cl->tags) + strlen(optarg) + 2 > sizeof cl->tags)
+				return usage_error("--tag '%s': a name (or NAME,NAME) without spaces; at most 8 tags", optarg);
+			if (cl->tags[0])
+				strcat(cl->tags, ",");
+			strcat(cl->tags, optarg);
+			cl->inst.tags = cl->tags;
+			cl->command_options |= option_bit(OPT_TAG);
+			break;
+		case OPT_ADDR:
+			if (cl->addr_count == SVCDNS_MAX_ADDRS)
+				return usage_error("more than %d --addr options", SVCDNS_MAX_ADDRS);
+			cl->inst.addrs[cl->addr_count++] = optarg;
+			cl->command_options |= option_bit(OPT_ADDR);
+			break;
+		case OPT_NETWORK:
+			cl->inst.network = optarg;
+			cl->command_options |= option_bit(OPT_NETWORK);
+			break;
+		case OPT_LIMIT:
+			if (parse_number(optarg, 1, 65535, &number) < 0)
+				return usage_error("--limit '%s' is not a number 1-65535", optarg);
+			cl->limit = (unsigned)number;
+			cl->command_options |= option_bit(OPT_LIMIT);
 			break;
 		case OPT_KEEPALIVE:
 			cl->keepalive = 1;
@@ -489,6 +526,30 @@ out:
 	return status;
 }
 
+/* split SERVICE [TAG=PERCENT]... [--limit N]: the shares go to the server as written. */
+static int command_split(struct svcdns_client *c, struct command_line *cl)
+{
+	char shares[1024] = "";
+	size_t len = 0;
+	if (cl->arg_count < 2)
+		return usage_error("split takes SERVICE [TAG=PERCENT]...");
+	for (int i = 2; i < cl->arg_count; i++) {
+		int n = snprintf(shares + len, sizeof shares - len, "%s%s", len ? " " : "", cl->args[i]);
+		if (n < 0 || (size_t)n >= sizeof shares - len)
+			return usage_error("too many shares");
+		len += (size_t)n;
+	}
+	if (cl->limit) {
+		if (len == 0)
+			return usage_error("--limit needs TAG=PERCENT shares");
+		snprintf(shares + len, sizeof shares - len, " limit=%u", cl->limit);
+	}
+	int status = svcdns_split(c, cl->args[1], shares);
+	if (status == 0)
+		printf("OK\n");
+	return report(c, status);
+}
+
 static int command_ping(struct svcdns_client *c, struct command_line *cl)
 {
 	if (cl->arg_count != 1)
@@ -502,12 +563,14 @@ static int command_ping(struct svcdns_client *c, struct command_line *cl)
 struct command {
 	const char *name;
 	int (*run)(struct svcdns_client *c, struct command_line *cl);
-	int options[12];       /* the command options it takes (option ids), 0-terminated */
+	int options[16];       /* the command options it takes (option ids), 0-terminated */
 };
 
 static const struct command commands[] = {
 	{ "register", command_register, { OPT_TTL, OPT_PROTO, OPT_PRIORITY, OPT_WEIGHT, OPT_TXT, OPT_CHECK,
-					  OPT_INTERVAL, OPT_TIMEOUT, OPT_FALL, OPT_RISE, OPT_KEEPALIVE } },
+					  OPT_INTERVAL, OPT_TIMEOUT, OPT_FALL, OPT_RISE, OPT_KEEPALIVE, OPT_TAG,
+					  OPT_ADDR, OPT_NETWORK } },
+	{ "split", command_split, { OPT_LIMIT } },
 	{ "renew", command_renew, { OPT_TTL } },
 	{ "deregister", command_deregister, { 0 } },
 	{ "list", command_list, { OPT_JSON } },
@@ -533,7 +596,7 @@ int main(int argc, char **argv)
 	if (status != -1)
 		goto out;
 	if (cl.arg_count == 0) {
-		status = usage_error("no command given (register, renew, deregister, list, ping, watch)");
+		status = usage_error("no command given (register, renew, deregister, list, split, ping, watch)");
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -12,6 +12,7 @@
 
 #define SVCDNS_DEFAULT_PORT 8053
 #define SVCDNS_MAX_TXT 16
+#define SVCDNS_MAX_ADDRS 4
 
 struct svcdns_client;
 
@@ -31,6 +32,10 @@ struct svcdns_instance {
 	const char *interval, *timeout; /* durations "2s", "500ms"; NULL: the server's default */
 	unsigned fall, rise;          /* 0: the server's default (1) */
 	const char *health;           /* list: "STATE/RESULT/TIME", NULL without a check */
+	const char *tags;             /* register: tags=, comma-separated LDH labels ("v1,canary") */
+	const char *addrs[SVCDNS_MAX_ADDRS]; /* register: addr=, its addresses on further networks */
+	const char *network;          /* register: network=NAME[,NAME] for an address in no network */
+	int weight_set;               /* register: send weight= even when 0 (0: never first) */
 };
 
 /* Opens a client for "HOST:PORT" or "[V6]:PORT" (port defaults to 8053); tcp != 0 uses TCP. */
@@ -54,6 +59,8 @@ int svcdns_deregister(struct svcdns_client *c, const char *service, const char *
 /* LIST (service may be NULL for all): calls fn for every instance; *count gets OK's count. */
 int svcdns_list(struct svcdns_client *c, const char *service,
 		void (*fn)(const struct svcdns_instance *inst, void *arg), void *arg, unsigned *count);
+/* SPLIT: shares "v1=90 v2=10" (and "limit=N") for a service; NULL or "" clears its split. */
+int svcdns_split(struct svcdns_client *c, const char *service, const char *shares);
 /* PING. */
 int svcdns_ping(struct svcdns_client *c);
 /* Sends one raw request line (without newline) and copies the first reply line into reply. */

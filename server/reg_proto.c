@@ -453,12 +453,13 @@ static void list_instance(const struct registrar *r, const struct instance *inst
 	evbuffer_add(out, "\n", 1);
 }
 
-/* The effective weights of a service's instances by slot (malloc'd), or NULL when its
- * answers are not weighted (or memory ran out: LIST then leaves them out). */
+/* The effective weights of a service's instances by slot (malloc'd), or NULL when it
+ * has no split (weight= alone is on the line already; or memory ran out: LIST then
+ * leaves them out). */
 static uint32_t *list_weights(const struct registrar *r, const struct service *svc, uint32_t view)
 {
 	const struct split *sp = split_find(&r->reg->splits, svc->wire_label);
-	if (!sp && !svc->weight_set_count)
+	if (!sp)
 		return NULL;
 	struct instance **tmp = malloc(svc->count * sizeof *tmp);
 	uint32_t *tmp_weights = malloc(svc->count * sizeof *tmp_weights);

@@ -49,21 +49,22 @@ if ! ip netns add "$SV" 2>"$WORK/netns.err"; then
 	ok 1 "ip netns add $SV"; exit 1
 fi
 
-# host NS ADDR BRIDGE RESOLVER: a namespace with its own /etc/netns files naming RESOLVER,
-# joined to BRIDGE (in SV) by a veth pair, ADDR/24 on its end.
+# host NS ADDR BRIDGE RESOLVER PEER: a namespace with its own /etc/netns files naming
+# RESOLVER, joined to BRIDGE (in SV) by a veth pair, ADDR/24 on its end, PEER the end in SV
+# (short: interface names have at most 15 characters).
 host() {
-	local ns=$1 addr=$2 bridge=$3 resolver=$4 etc=/etc/netns/$1
+	local ns=$1 addr=$2 bridge=$3 resolver=$4 peer=$5 etc=/etc/netns/$1
 	ip netns add "$ns" || return 1
 	mkdir -p "$etc" &&
 	printf 'nameserver %s\nsearch svc.internal\noptions timeout:1 attempts:2 ndots:1\n' "$resolver" >"$etc/resolv.conf" &&
 	printf 'hosts: files dns\n' >"$etc/nsswitch.conf" &&
 	printf '127.0.0.1\tlocalhost\n' >"$etc/hosts" &&
 	ip -n "$ns" link set lo up &&
-	ip -n "$ns" link add eth0 type veth peer name "p-$ns" netns "$SV" &&
+	ip -n "$ns" link add eth0 type veth peer name "$peer" netns "$SV" &&
 	ip -n "$ns" addr add "$addr/24" dev eth0 &&
 	ip -n "$ns" link set eth0 up &&
-	ip -n "$SV" link set "p-$ns" master "$bridge" &&
-	ip -n "$SV" link set "p-$ns" up
+	ip -n "$SV" link set "$peer" master "$bridge" &&
+	ip -n "$SV" link set "$peer" up
 }
 
 setup() {
@@ -71,10 +72,10 @@ setup() {
 	ip -n "$SV" link add br-front type bridge && ip -n "$SV" addr add "$FRONT_DNS/24" dev br-front &&
 	ip -n "$SV" link add br-back type bridge && ip -n "$SV" addr add "$BACK_DNS/24" dev br-back &&
 	ip -n "$SV" link set br-front up && ip -n "$SV" link set br-back up &&
-	host "$ORD" 10.201.0.5 br-front "$FRONT_DNS" &&
-	host "$PIN" 10.201.0.9 br-front "$FRONT_DNS" &&
-	host "$U3" 10.201.0.13 br-front "$FRONT_DNS" &&
-	host "$TOOL" 10.202.0.5 br-back "$BACK_DNS" &&
+	host "$ORD" 10.201.0.5 br-front "$FRONT_DNS" p-ord &&
+	host "$PIN" 10.201.0.9 br-front "$FRONT_DNS" p-pin &&
+	host "$U3" 10.201.0.13 br-front "$FRONT_DNS" p-u3 &&
+	host "$TOOL" 10.202.0.5 br-back "$BACK_DNS" p-tool &&
 	ip -n "$TOOL" route add 10.201.0.0/24 via "$BACK_DNS"
 }
 check "namespaces: svcdns on bridges frontend and user-backend, order-service, a .9 client, a backend tool, u3" setup
@@ -123,7 +124,7 @@ is "$(short_from "$TOOL" user-service.svc.internal A)" 10.202.0.11 "tool: user-s
 is "$(short_from "$TOOL" @"$FRONT_DNS" user-service.svc.internal A)" 10.202.0.11 \
 	"tool asking svcdns's frontend address by a route: still only u1's backend address (the source decides)"
 is "$(status_from "$TOOL" @"$FRONT_DNS" u2.user-service.svc.internal A)" NXDOMAIN "tool: u2 (frontend only) does not exist"
-is "$(dig @127.0.0.1 -p 1 +time=1 +tries=1 >/dev/null 2>&1; ip netns exec "$SV" dig @127.0.0.1 +short user-service.svc.internal A | sort | paste -sd' ' -)" \
+is "$(ip netns exec "$SV" dig @127.0.0.1 +short user-service.svc.internal A | sort | paste -sd' ' -)" \
 	"10.201.0.11 10.201.0.12 10.201.0.13" "loopback sees everything (u1 by its own address)"
 is "$(ip netns exec "$SV" dig @127.0.0.1 +short user-db.svc.internal A)" 10.202.0.21 "loopback sees user-db"
 is "$(short_from "$TOOL" legacy.svc.internal A)" 192.0.2.50 "network=user-backend places an outside address: the tool sees it"

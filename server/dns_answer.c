@@ -6,12 +6,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_answer.h"
-#include "dns_wire.h"
+#include "dns_answer_internal.h"
 #include "views.h"
 #include "weights.h"
 
-static struct answer_item *add_item(struct answer *a, enum answer_section s, enum item_kind kind,
+struct answer_item *answer_add_item(struct answer *a, enum answer_section s, enum item_kind kind,
 				    const uint8_t *owner, uint16_t type, uint32_t ttl)
 {
 	if (a->item_count[s] == ANSWER_MAX_ITEMS)
@@ -45,14 +44,6 @@ static int ensure_scratch(struct responder *r, size_t n)
 }
 
 enum { ANY_FAMILY = 0 };
-
-/* Which instances of a service a name asks for: the client's view, and for
- * TAG.SERVICE.D (or a DNS-SD subtype) the instances that carry the tag. */
-struct subset {
-	uint32_t view;
-	const char *tag;              /* NULL: every instance */
-	size_t tag_len;
-};
 
 static bool in_subset(const struct instance *inst, const struct subset *sub)
 {
@@ -121,7 +112,7 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 	size_t n = collect_candidates(r, svc, family, proto, sub, &ttl);
 	if (n == 0)
 		return 0;
-	struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type, ttl);
+	struct answer_item *it = answer_add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type, ttl);
 	if (!it)
 		return 0;
 	it->instances = r->scratch;
@@ -132,7 +123,7 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 		it->emit_limit = config_answer_limit(r->cfg, svc->wire_label);
 	weigh_candidates(r, it, svc);
 	if (type == TYPE_SRV) {
-		struct answer_item *extra = add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
+		struct answer_item *extra = answer_add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
 						     owner, 0, 0);
 		if (extra)
 			extra->srv_item = it;
@@ -151,18 +142,53 @@ static int service_has_live(const struct responder *r, const struct service *svc
 	return 0;
 }
 
+int answer_service_has_live(const struct responder *r, const struct service *svc, int proto,
+			    const struct subset *sub)
+{
+	for (size_t i = 0; i < svc->count; i++) {
+		const struct instance *inst = svc->instances[i];
+		if ((proto < 0 || inst->proto == proto) && instance_live(inst, r->now_ms) && in_subset(inst, sub))
+			return 1;
+	}
+	return 0;
+}
+
+size_t answer_candidates(struct responder *r, const struct service *svc, int proto,
+			 const struct subset *sub, uint32_t *ttl)
+{
+	if (ensure_scratch(r, svc->count) < 0)
+		return 0;
+	return collect_candidates(r, svc, ANY_FAMILY, proto, sub, ttl);
+}
+
 static int add_one_instance(struct responder *r, struct answer *a, const uint8_t *owner,
 			    struct instance *inst, uint16_t type)
 {
 	if (ensure_scratch(r, 1) < 0)
 		return 0;
 	r->scratch[0] = inst;
-	struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type,
+	struct answer_item *it = answer_add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type,
 					  responder_instance_ttl(r, inst));
 	if (!it)
 		return 0;
 	it->instances = r->scratch;
 	it->instance_count = 1;
+	return 1;
+}
+
+int answer_one_instance(struct responder *r, struct answer *a, const uint8_t *owner,
+			struct instance *inst, uint16_t type)
+{
+	if (!add_one_instance(r, a, owner, inst, type))
+		return 0;
+	struct answer_item *it = &a->items[SECTION_ANSWER][a->item_count[SECTION_ANSWER] - 1];
+	it->emitted = 0;
+	if (type == TYPE_SRV) {
+		struct answer_item *extra = answer_add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
+							    owner, 0, 0);
+		if (extra)
+			extra->srv_item = it;
+	}
 	return 1;
 }
 
@@ -243,11 +269,11 @@ static int answer_apex(struct responder *r, struct answer *a, const uint8_t *own
 {
 	const struct config *cfg = r->cfg;
 	if (qtype == TYPE_SOA || qtype == TYPE_ANY) {
-		add_item(a, SECTION_ANSWER, ITEM_SOA, owner, TYPE_SOA, cfg->soa.ttl);
+		answer_add_item(a, SECTION_ANSWER, ITEM_SOA, owner, TYPE_SOA, cfg->soa.ttl);
 	} else if (qtype == TYPE_NS) {
-		add_item(a, SECTION_ANSWER, ITEM_NS, owner, TYPE_NS, cfg->soa.ttl);
+		answer_add_item(a, SECTION_ANSWER, ITEM_NS, owner, TYPE_NS, cfg->soa.ttl);
 		if (dname_is_subdomain(cfg->ns.name, cfg->domain))
-			add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
+			answer_add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
 	}
 	return 1;
 }
@@ -260,7 +286,7 @@ static int answer_ns_name(struct responder *r, struct answer *a, uint16_t qtype)
 	if (qtype == TYPE_ANY)  /* one RRset (RFC 8482): that of the first address */
 		qtype = cfg->ns.addrs[0].family == AF_INET ? TYPE_A : TYPE_AAAA;
 	if (qtype == TYPE_A || qtype == TYPE_AAAA)
-		add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name, qtype, cfg->ttl);
+		answer_add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name, qtype, cfg->ttl);
 	return 1;
 }
 
@@ -276,7 +302,9 @@ static int answer_from_registry(struct responder *r, struct answer *a, const uin
 		exists = answer_ns_name(r, a, qtype);
 	const uint8_t *first = name, *second = name + name[0] + 1;
 	size_t second_end = (size_t)(second - name) + (second[0] ? second[0] + 1u : 0);
-	int proto;
+	int proto, browsing = dnssd_answer(r, a, name, rel_len, qtype);
+	if (browsing >= 0)
+		return browsing;
 	if (rel_len == (size_t)(second - name)) {               /* one label */
 		if (is_proto_label(first, &proto))
 			return r->reg->proto_count[proto] > 0;  /* empty non-terminal _tcp.D */
@@ -304,7 +332,7 @@ static int answer_from_registry(struct responder *r, struct answer *a, const uin
 static void add_static_rrset(struct answer *a, enum answer_section s, const uint8_t *owner,
 			     const struct rrset *set)
 {
-	struct answer_item *it = add_item(a, s, ITEM_STATIC, owner, set->type, set->ttl);
+	struct answer_item *it = answer_add_item(a, s, ITEM_STATIC, owner, set->type, set->ttl);
 	if (it)
 		it->rrset = set;
 }
@@ -322,8 +350,8 @@ static void add_negative_soa(struct responder *r, struct answer *a, const struct
 	struct answer_item *it;
 	if (in_service_domain) {
 		uint32_t ttl = r->cfg->soa.ttl < r->cfg->soa.minimum ? r->cfg->soa.ttl : r->cfg->soa.minimum;
-		add_item(a, SECTION_AUTHORITY, ITEM_SOA, r->cfg->domain, TYPE_SOA, ttl);
-	} else if (z->soa && (it = add_item(a, SECTION_AUTHORITY, ITEM_STATIC, z->apex, TYPE_SOA,
+		answer_add_item(a, SECTION_AUTHORITY, ITEM_SOA, r->cfg->domain, TYPE_SOA, ttl);
+	} else if (z->soa && (it = answer_add_item(a, SECTION_AUTHORITY, ITEM_STATIC, z->apex, TYPE_SOA,
 					     z->soa->ttl))) {
 		uint32_t min = soa_minimum(z->soa);
 		it->rrset = z->soa;
@@ -385,7 +413,7 @@ static void add_target(struct responder *r, struct answer *a, const uint8_t *nam
 	const uint16_t types[] = { TYPE_A, TYPE_AAAA };
 	for (size_t i = 0; node && i < sizeof types / sizeof types[0]; i++) {
 		const struct rrset *set = node_find_rrset(node, types[i]);
-		struct answer_item *it = set ? add_item(a, SECTION_ADDITIONAL, ITEM_STATIC,
+		struct answer_item *it = set ? answer_add_item(a, SECTION_ADDITIONAL, ITEM_STATIC,
 							 node->name, set->type, set->ttl) : NULL;
 		if (it)
 			it->rrset = set;
@@ -395,13 +423,13 @@ static void add_target(struct responder *r, struct answer *a, const uint8_t *nam
 	const struct config *cfg = r->cfg;
 	if (same_name(name, cfg->ns.name)) {
 		if (cfg->ns.addr_count)
-			add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
+			answer_add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
 		return;
 	}
 	struct instance *inst = m.rel_len ? registry_find_instance(r->reg, name, m.rel_len) : NULL;
 	struct answer_item *it;
 	if (inst && instance_live(inst, r->now_ms) && instance_visible(inst, a->view) &&
-	    (it = add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCES, name,
+	    (it = answer_add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCES, name,
 			   inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
 			   responder_instance_ttl(r, inst)))) {
 		it->single = inst;
@@ -496,7 +524,7 @@ static int answer_reverse(struct responder *r, const struct dns_query *q, struct
 		return 0;  /* withheld ones still make the name ours: an empty answer */
 	a->authoritative = 1;
 	if (n && (q->qtype == TYPE_PTR || q->qtype == TYPE_ANY)) {
-		struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_PTR, q->qname, TYPE_PTR, 0);
+		struct answer_item *it = answer_add_item(a, SECTION_ANSWER, ITEM_PTR, q->qname, TYPE_PTR, 0);
 		if (it) {
 			it->instances = r->scratch;
 			it->instance_count = n;
@@ -651,7 +679,7 @@ int dns_answer_transfer_zone(struct responder *r, const struct dns_query *q, str
 	dns_answer_init(a, RCODE_NOERROR);
 	a->authoritative = 1;
 	if (q->qname_len == cfg->domain_len && memcmp(q->qname, cfg->domain, q->qname_len) == 0) {
-		add_item(a, SECTION_ANSWER, ITEM_SOA, cfg->domain, TYPE_SOA, cfg->soa.ttl);
+		answer_add_item(a, SECTION_ANSWER, ITEM_SOA, cfg->domain, TYPE_SOA, cfg->soa.ttl);
 		return 1;
 	}
 	const struct zone *z = zones_find_apex(r->zones, q->qname, q->qname_len);

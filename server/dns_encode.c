@@ -6,14 +6,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_answer.h"
-#include "dns_wire.h"
+#include "dns_answer_internal.h"
 #include "tsig.h"
 #include "views.h"
 #include "weights.h"
 
-/* INSTANCE.SERVICE.D as a wire name. */
-static const uint8_t *instance_fqdn(const struct responder *r, const struct instance *inst,
+const uint8_t *encode_instance_fqdn(const struct responder *r, const struct instance *inst,
 				    uint8_t out[DNAME_MAX_WIRE])
 {
 	if (inst->wire_key_len + r->cfg->domain_len > DNAME_MAX_WIRE)
@@ -23,11 +21,9 @@ static const uint8_t *instance_fqdn(const struct responder *r, const struct inst
 	return out;
 }
 
-/* One record of an instance: its address as the client's view has it (views.h), its
- * TXT, or its SRV with srv_weight. */
-static void put_instance_record(struct responder *r, struct wire_writer *w, const uint8_t *owner,
-				uint16_t type, uint32_t ttl, const struct instance *inst, uint32_t view,
-				uint16_t srv_weight)
+void encode_instance_record(struct responder *r, struct wire_writer *w, const uint8_t *owner,
+			    uint16_t type, uint32_t ttl, const struct instance *inst, uint32_t view,
+			    uint16_t srv_weight)
 {
 	size_t rdlen = wire_begin_rr(w, owner, type, ttl);
 	uint8_t target[DNAME_MAX_WIRE];
@@ -39,14 +35,17 @@ static void put_instance_record(struct responder *r, struct wire_writer *w, cons
 		wire_put_bytes(w, instance_view_addr(inst, view), 16);
 		break;
 	case TYPE_TXT:
-		wire_put_bytes(w, inst->txt, inst->txt_len);
+		if (inst->txt_len)
+			wire_put_bytes(w, inst->txt, inst->txt_len);
+		else
+			wire_put_bytes(w, "", 1);  /* RFC 6763 6.1: one empty string, never no rdata */
 		break;
 	case TYPE_SRV:
 		wire_put_u16(w, inst->priority);
 		wire_put_u16(w, srv_weight);
 		wire_put_u16(w, inst->port);
 		/* RFC 2782: the target is never compressed, but later owners may point into it. */
-		if (instance_fqdn(r, inst, target))
+		if (encode_instance_fqdn(r, inst, target))
 			wire_put_name_uncompressed(w, target);
 		else
 			w->full = 1;
@@ -55,8 +54,7 @@ static void put_instance_record(struct responder *r, struct wire_writer *w, cons
 	wire_end_rr(w, rdlen);
 }
 
-/* After writing a record: when it did not fit, takes it back and returns 0. */
-static int record_fits(struct wire_writer *w, struct wire_mark m)
+int encode_record_fits(struct wire_writer *w, struct wire_mark m)
 {
 	if (!w->full)
 		return 1;
@@ -122,8 +120,8 @@ static int put_instances(struct responder *r, struct wire_writer *w, struct answ
 		}
 		uint16_t srv_weight = it->split_weights && it->weights ? (uint16_t)it->weights[i] : pick->weight;
 		struct wire_mark m = wire_mark(w);
-		put_instance_record(r, w, it->owner, it->type, it->ttl, pick, view, srv_weight);
-		if (!record_fits(w, m))
+		encode_instance_record(r, w, it->owner, it->type, it->ttl, pick, view, srv_weight);
+		if (!encode_record_fits(w, m))
 			return -1;
 		it->emitted = ++i;
 		(*records)++;
@@ -145,7 +143,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 			size_t rdlen = wire_begin_rr(w, it->owner, it->type, it->ttl);
 			wire_put_bytes(w, p + 2, len);
 			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
+			if (!encode_record_fits(w, m))
 				return -1;
 			(*records)++;
 			p += 2 + len;
@@ -157,13 +155,13 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 	case ITEM_PTR:
 		for (size_t i = 0; i < it->instance_count; i++) {
 			uint8_t target[DNAME_MAX_WIRE];
-			if (!instance_fqdn(r, it->instances[i], target))
+			if (!encode_instance_fqdn(r, it->instances[i], target))
 				continue;
 			m = wire_mark(w);
 			size_t rdlen = wire_begin_rr(w, it->owner, TYPE_PTR, responder_instance_ttl(r, it->instances[i]));
 			wire_put_name(w, target);
 			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
+			if (!encode_record_fits(w, m))
 				return -1;
 			(*records)++;
 		}
@@ -172,12 +170,12 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		for (size_t i = 0; i < it->srv_item->emitted; i++) {
 			const struct instance *inst = it->srv_item->instances[i];
 			uint8_t owner[DNAME_MAX_WIRE];
-			if (!instance_fqdn(r, inst, owner))
+			if (!encode_instance_fqdn(r, inst, owner))
 				continue;
 			m = wire_mark(w);
-			put_instance_record(r, w, owner, inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
+			encode_instance_record(r, w, owner, inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
 					    responder_instance_ttl(r, inst), inst, view, inst->weight);
-			if (!record_fits(w, m))
+			if (!encode_record_fits(w, m))
 				return -1;
 			(*records)++;
 		}
@@ -193,7 +191,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		wire_put_u32(w, cfg->soa.expire);
 		wire_put_u32(w, cfg->soa.minimum);
 		wire_end_rr(w, rdlen);
-		if (!record_fits(w, m))
+		if (!encode_record_fits(w, m))
 			return -1;
 		(*records)++;
 		return 0;
@@ -203,11 +201,16 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		size_t rdlen = wire_begin_rr(w, it->owner, TYPE_NS, it->ttl);
 		wire_put_name(w, cfg->ns.name);
 		wire_end_rr(w, rdlen);
-		if (!record_fits(w, m))
+		if (!encode_record_fits(w, m))
 			return -1;
 		(*records)++;
 		return 0;
 	}
+	case ITEM_DNSSD_TYPES:
+	case ITEM_DNSSD_PTR:
+	case ITEM_DNSSD_EXTRAS:
+	case ITEM_DNSSD_DOMAIN:
+		return dnssd_put_item(r, w, it, view, records);
 	case ITEM_NS_ADDRS:
 		for (int i = 0; i < cfg->ns.addr_count; i++) {
 			const struct ns_address *addr = &cfg->ns.addrs[i];
@@ -218,7 +221,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 			size_t rdlen = wire_begin_rr(w, it->owner, type, it->ttl);
 			wire_put_bytes(w, addr->addr, type == TYPE_A ? 4 : 16);
 			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
+			if (!encode_record_fits(w, m))
 				return -1;
 			(*records)++;
 		}

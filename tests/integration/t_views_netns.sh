@@ -153,6 +153,39 @@ like "$(sv_reg 'REGISTER user-service u4 10.201.0.14 8080 tags=u1')" "^ERR 409 t
 like "$(sv_reg 'REGISTER user-service v1 10.201.0.14 8080')" "^ERR 409 instance name 'v1' is a tag of" \
 	"an instance named like a tag: ERR 409"
 
+# ---------------------------------------------------------------- browsing (RFC 6763)
+types_from() { dig_from "$1" +short PTR _services._dns-sd._udp.svc.internal | sort | paste -sd' ' -; }
+is "$(types_from "$ORD")" "_order-service._tcp.svc.internal. _user-service._tcp.svc.internal." \
+	"order-service browses _user-service._tcp and _order-service._tcp (no _user-db._tcp)"
+like "$(types_from "$TOOL")" "_user-db._tcp.svc.internal." "the tool browses _user-db._tcp"
+# walk NS: what a DNS-SD client does: types -> instances (PTR) -> SRV/TXT -> A; prints
+# "INSTANCE ADDRESS:PORT" for every instance reached.
+walk() {
+	local ns=$1 type inst srv target port
+	for type in $(dig_from "$ns" +short PTR _services._dns-sd._udp.svc.internal | grep -v '^;'); do
+		for inst in $(dig_from "$ns" +short PTR "$type" | grep -v '^;'); do
+			srv=$(dig_from "$ns" +short SRV "$inst" | grep -v '^;' | head -1)
+			port=$(awk '{ print $3 }' <<<"$srv"); target=$(awk '{ print $4 }' <<<"$srv")
+			dig_from "$ns" +short TXT "$inst" | grep -q . || continue   # TXT is required (6.1)
+			echo "${inst%%.*} $(dig_from "$ns" +short A "$target" | grep -v '^;' | head -1):$port"
+		done
+	done | sort | paste -sd' ' -
+}
+is "$(walk "$ORD")" "o1 10.201.0.5:8080 u1 10.201.0.11:8080 u2 10.201.0.12:8080 u3 10.201.0.13:8080" \
+	"order-service walks PTR -> SRV/TXT -> A to every instance it may reach"
+is "$(walk "$TOOL")" "db1 10.202.0.21:5432 l1 192.0.2.50:80 u1 10.202.0.11:8080" \
+	"the tool walks to user-db, legacy and u1 (by its backend address)"
+is "$(dig_from "$ORD" +short TXT o1._order-service._tcp.svc.internal)" '""' "order-service (no txt=) shows one empty TXT string"
+ptr=$(dig_from "$ORD" PTR _user-service._tcp.svc.internal +noall +additional | tr -s ' \t' ' ')
+like "$ptr" "u3._user-service._tcp.svc.internal. [0-9]+ IN SRV 0 0 8080 u3.user-service.svc.internal." "the PTR answer carries SRV as additional records"
+like "$ptr" "u3._user-service._tcp.svc.internal. [0-9]+ IN TXT \"\"" "... and TXT"
+like "$ptr" "u3.user-service.svc.internal. [0-9]+ IN A 10.201.0.13" "... and A"
+is "$(dig_from "$ORD" +short PTR _v2._sub._user-service._tcp.svc.internal)" "u3._user-service._tcp.svc.internal." \
+	"subtype _v2._sub._user-service._tcp gives u3"
+is "$(dig_from "$ORD" +short PTR b._dns-sd._udp.svc.internal) $(dig_from "$ORD" +short PTR lb._dns-sd._udp.svc.internal)" \
+	"svc.internal. svc.internal." "b._dns-sd._udp and lb._dns-sd._udp point to the domain"
+is "$(status_from "$ORD" PTR _user-db._tcp.svc.internal)" NXDOMAIN "order-service: _user-db._tcp does not exist"
+
 # ---------------------------------------------------------------- weights
 is "$(ctl split user-service v1=90 v2=10)" OK "svcdnsctl split user-service v1=90 v2=10"
 is "$(dig_from "$ORD" +short user-service.svc.internal SRV | awk '{ print $2, $4 }' | sort -k2 | paste -sd' ' -)" \

@@ -34,8 +34,22 @@ json_t *http_label_json(const uint8_t *label);
 /* A checked instance's health: {"state", "result", "checked", "check"}. */
 json_t *http_health_json(const struct instance *inst);
 
+/* http_views.c: what views, subsets and weights add to the JSON. */
+/* The view of the request's peer (views.h): what its LIST and DNS answers show it. */
+uint32_t http_request_view(const struct http_api *api, struct evhttp_request *req);
+/* Adds "tags", "addrs", "networks" where the instance has them (and "effective_weight"
+ * when weights is given, by slot) to an instance's object; 0, or -1 when out of memory. */
+int http_views_add(const struct http_api *api, json_t *doc, const struct instance *inst,
+		   const uint32_t *weights);
+/* The effective weights of a service's instances by slot (malloc'd), or NULL when the
+ * service has no split. */
+uint32_t *http_service_weights(const struct http_api *api, const struct service *svc, uint32_t view);
+/* Sends a formatted JSON line to every watcher (http_watch.c). */
+void http_watch_broadcast(struct http_api *api, const char *event, json_t *doc);
+
 /* Route handlers: rest is what follows the route's path (empty for exact routes). */
 void http_watch_serve(struct http_api *api, struct evhttp_request *req, const char *rest);
 void http_metrics_serve(struct http_api *api, struct evhttp_request *req, const char *rest);
+void http_splits_serve(struct http_api *api, struct evhttp_request *req, const char *rest);
 
 #endif

@@ -200,6 +200,14 @@ static void on_registrar_change(void *arg, enum reg_change change, const struct 
 		http_api_on_change(srv->http, change, inst);
 }
 
+/* A split was set or cleared: a "split" event for the watchers. */
+static void on_registrar_split(void *arg, const uint8_t *service_label, const struct split *sp)
+{
+	struct server *srv = arg;
+	if (srv->http)
+		http_api_on_split(srv->http, service_label, sp);
+}
+
 /* A health state changed: a "health" event for the watchers, and nothing else (it is
  * not a change of the zone: transfers and NOTIFY never hear of it). */
 static void on_health_change(void *arg, const struct instance *inst)
@@ -296,6 +304,7 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 	if (open_listeners(srv) < 0 || http_api_open(&http, &srv->http) < 0)
 		return -1;
 	registrar_set_listener(&srv->registrar, on_registrar_change, srv);
+	registrar_set_split_listener(&srv->registrar, on_registrar_split, srv);
 	health_set_listener(srv->health, on_health_change, srv);
 	config_summary(cfg, &srv->zones, log_line, NULL);
 	return 0;
@@ -310,6 +319,7 @@ int server_run(struct server *srv)
 void server_free(struct server *srv)
 {
 	registrar_set_listener(&srv->registrar, NULL, NULL);
+	registrar_set_split_listener(&srv->registrar, NULL, NULL);
 	health_free(srv->health);        /* its probes' events live in the base */
 	http_api_free(srv->http);
 	tcp_conns_free(srv->dns.tcp);

@@ -20,13 +20,14 @@ SUFFIX=$$
 SV=svv-sv-$SUFFIX ORD=svv-ord-$SUFFIX PIN=svv-pin-$SUFFIX TOOL=svv-tool-$SUFFIX U3=svv-u3-$SUFFIX
 ALL_NS="$SV $ORD $PIN $TOOL $U3"
 FRONT_DNS=10.201.0.2 BACK_DNS=10.202.0.2
-HTTP_PID=""
+HTTP_PID="" WATCH_PID=""
 exec 3>&1     # lib.sh discards on_exit output; teardown reports on fd 3
 
 ns_gone() { [ ! -e "/run/netns/$1" ]; }
 
 teardown() {
 	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null && wait "$HTTP_PID" 2>/dev/null
+	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
 	[ -n "$SERVER_PID" ] && stop_server >&3 2>&1
 	local ns pids
 	for ns in $ALL_NS; do
@@ -87,8 +88,8 @@ networks:
   user-backend: [10.202.0.0/24]
 EOF
 REGPORT=8053
-ip netns exec "$SV" "$SVCDNS_BIN" --dns 0.0.0.0:53 --register "127.0.0.1:$REGPORT" --http "127.0.0.1:8054" \
-	--config "$WORK/svcdns.yml" --zones "$WORK/none" --state "$WORK/state" >>"$SERVER_LOG" 2>&1 &
+ip netns exec "$SV" "$SVCDNS_BIN" --dns 0.0.0.0:53 --register "127.0.0.1:$REGPORT" --http "0.0.0.0:8054" \
+	--config "$WORK/svcdns.yml" --zones "$WORK/none" --state "$WORK/state" --log-level debug >>"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 
 sv_answers() { kill -0 "$SERVER_PID" && ip netns exec "$SV" dig @127.0.0.1 +time=1 +tries=1 +tcp svc.internal SOA | grep -q NOERROR; }
@@ -133,6 +134,15 @@ is "$(dig_from "$ORD" -x 10.202.0.21 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" 
 	"$(dig_from "$ORD" -x 10.202.0.99 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" \
 	"order-service: user-db's reverse name is answered as an unknown address's"
 like "$(dig_from "$TOOL" -x 10.202.0.21 +short)" "db1.user-db.svc.internal" "tool: user-db's reverse name"
+api_services() { ip netns exec "$1" curl -s --max-time 5 "http://$2:8054/v1/services" |
+	$PY -c 'import json, sys; print(" ".join(sorted(s["name"] for s in json.load(sys.stdin)["services"])))'; }
+is "$(api_services "$ORD" "$FRONT_DNS")" "order-service user-service" "/v1/services from order-service: no user-db, no legacy"
+is "$(api_services "$TOOL" "$BACK_DNS")" "legacy user-db user-service" "/v1/services from the tool: user-db, legacy, user-service"
+like "$(ip netns exec "$TOOL" curl -s --max-time 5 "http://$BACK_DNS:8054/v1/services/user-service")" \
+	'"name":"u1".*"tags":\["v1"\],"networks":\["frontend","user-backend"\],"addrs":\["10.202.0.11"\]' \
+	"/v1/services/user-service shows u1's tags, networks and addrs"
+is "$(ip netns exec "$ORD" curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$FRONT_DNS:8054/v1/services/user-db")" 404 \
+	"/v1/services/user-db from order-service: 404"
 list=$(sv_reg LIST)
 like "$list" "u1 10.201.0.11 8080 .*tags=v1 addr=10.202.0.11 networks=frontend,user-backend" "LIST shows u1's tags, addr= and networks"
 
@@ -192,6 +202,10 @@ is "$(dig_from "$ORD" +short user-service.svc.internal SRV | awk '{ print $2, $4
 	"45 u1.user-service.svc.internal. 45 u2.user-service.svc.internal. 10 u3.user-service.svc.internal." \
 	"SRV weights are 45/45/10"
 like "$(sv_reg 'LIST user-service')" "u3 .* effective-weight=10" "LIST shows u3's effective weight 10"
+is "$(ip netns exec "$SV" curl -s --max-time 5 http://127.0.0.1:8054/v1/splits)" \
+	'{"splits":[{"service":"user-service","shares":{"v1":90,"v2":10},"limit":0,"from":"api"}]}' "/v1/splits lists the split"
+like "$(ip netns exec "$ORD" curl -s --max-time 5 "http://$FRONT_DNS:8054/v1/services/user-service")" '"name":"u3".*"effective_weight":10' \
+	"/v1/services shows u3's effective weight"
 
 # firsts NS N NAME: the first address of N answers over one TCP connection, counted per address
 # as "ADDR=COUNT ..." (sorted); each answer holds ANSWERS records.
@@ -234,7 +248,14 @@ echo "# 90/10, 300 glibc lookups from order-service: $v"
 like "$v" "^n=300 .* pass$" "300 glibc lookups from order-service agree (chi-square at p = 0.001)"
 check "glibc puts u3 first in 10% +- 6 points ($v)" u3_within "$v" 10 6
 
+ip netns exec "$SV" curl -sN --max-time 10 http://127.0.0.1:8054/v1/watch >"$WORK/watch" 2>/dev/null &
+WATCH_PID=$!
+watching() { grep -q 'watcher joined' "$SERVER_LOG"; }
+check "a watcher joined" wait_for 5 watching
 is "$(ctl split user-service v1=50 v2=50)" OK "split v1=50 v2=50"
+split_event() { grep -q '"event":"split","service":"user-service","shares":{"v1":50,"v2":50}' "$WORK/watch"; }
+check "/v1/watch streams the split event" wait_for 5 split_event
+kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null
 v=$(verdict "$(firsts_dig "$ORD" 1000 user-service.svc.internal 3)" 45,45,10)
 echo "# 50/50 against 45/45/10: $v"
 like "$v" " fail$" "v1=50 v2=50 fails the 90/10 chi-square"
@@ -258,8 +279,8 @@ like "$(sv_reg 'SPLIT user-service v1=90 v2=20')" "^ERR 400 percents sum to 110"
 
 # ---------------------------------------------------------------- restart with --state
 stop_server
-ip netns exec "$SV" "$SVCDNS_BIN" --dns 0.0.0.0:53 --register "127.0.0.1:$REGPORT" --http "127.0.0.1:8054" \
-	--config "$WORK/svcdns.yml" --zones "$WORK/none" --state "$WORK/state" >>"$SERVER_LOG" 2>&1 &
+ip netns exec "$SV" "$SVCDNS_BIN" --dns 0.0.0.0:53 --register "127.0.0.1:$REGPORT" --http "0.0.0.0:8054" \
+	--config "$WORK/svcdns.yml" --zones "$WORK/none" --state "$WORK/state" --log-level debug >>"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 if ! wait_for 15 sv_answers; then ok 1 "svcdns answers again after a restart"; exit 1; fi
 ok 0 "svcdns answers again after a restart"

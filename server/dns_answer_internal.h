@@ -40,6 +40,9 @@ void encode_instance_record(struct responder *r, struct wire_writer *w, const ui
 			    uint16_t srv_weight);
 /* After writing a record: when it did not fit, takes it back and returns 0. */
 int encode_record_fits(struct wire_writer *w, struct wire_mark m);
+/* One PTR record (counted in *records); 0, or -1 when it did not fit. */
+int encode_ptr(struct wire_writer *w, const uint8_t *owner, uint32_t ttl, const uint8_t *target,
+	       uint16_t *records);
 
 /* dnssd.c: answers and records of DNS-SD browsing (RFC 6763) */
 /* Answers the names of browsing with 2 to 4 labels before the domain: returns 1 when the

@@ -54,6 +54,19 @@ void encode_instance_record(struct responder *r, struct wire_writer *w, const ui
 	wire_end_rr(w, rdlen);
 }
 
+int encode_ptr(struct wire_writer *w, const uint8_t *owner, uint32_t ttl, const uint8_t *target,
+	       uint16_t *records)
+{
+	struct wire_mark m = wire_mark(w);
+	size_t rdlen = wire_begin_rr(w, owner, TYPE_PTR, ttl);
+	wire_put_name(w, target);
+	wire_end_rr(w, rdlen);
+	if (!encode_record_fits(w, m))
+		return -1;
+	(*records)++;
+	return 0;
+}
+
 int encode_record_fits(struct wire_writer *w, struct wire_mark m)
 {
 	if (!w->full)
@@ -155,15 +168,9 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 	case ITEM_PTR:
 		for (size_t i = 0; i < it->instance_count; i++) {
 			uint8_t target[DNAME_MAX_WIRE];
-			if (!encode_instance_fqdn(r, it->instances[i], target))
-				continue;
-			m = wire_mark(w);
-			size_t rdlen = wire_begin_rr(w, it->owner, TYPE_PTR, responder_instance_ttl(r, it->instances[i]));
-			wire_put_name(w, target);
-			wire_end_rr(w, rdlen);
-			if (!encode_record_fits(w, m))
+			if (encode_instance_fqdn(r, it->instances[i], target) &&
+			    encode_ptr(w, it->owner, responder_instance_ttl(r, it->instances[i]), target, records) < 0)
 				return -1;
-			(*records)++;
 		}
 		return 0;
 	case ITEM_INSTANCE_ADDRS:

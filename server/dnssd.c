@@ -151,19 +151,6 @@ static const uint8_t *instance_name(const struct instance *inst, const uint8_t *
 	return out;
 }
 
-static int put_ptr(struct wire_writer *w, const uint8_t *owner, uint32_t ttl, const uint8_t *target,
-		   uint16_t *records)
-{
-	struct wire_mark m = wire_mark(w);
-	size_t rdlen = wire_begin_rr(w, owner, TYPE_PTR, ttl);
-	wire_put_name(w, target);
-	wire_end_rr(w, rdlen);
-	if (!encode_record_fits(w, m))
-		return -1;
-	(*records)++;
-	return 0;
-}
-
 /* The extras of one instance: SRV and TXT at its DNS-SD name, its address at its own. */
 static int put_extras(struct responder *r, struct wire_writer *w, const struct instance *inst,
 		      const uint8_t *base, uint32_t view, uint16_t *records)
@@ -213,7 +200,7 @@ static void put_service_types(struct hnode *node, void *arg)
 			continue;
 		memcpy(name + 2 + label, proto == PROTO_TCP ? "\4_tcp" : "\4_udp", 5);
 		memcpy(name + 2 + label + 5, cfg->domain, cfg->domain_len);
-		if (put_ptr(t->w, t->it->owner, t->it->ttl, name, t->records) < 0)
+		if (encode_ptr(t->w, t->it->owner, t->it->ttl, name, t->records) < 0)
 			t->failed = 1;
 	}
 }
@@ -232,7 +219,7 @@ int dnssd_put_item(struct responder *r, struct wire_writer *w, struct answer_ite
 		for (size_t i = 0; i < it->instance_count; i++) {
 			if (!instance_name(it->instances[i], it->dnssd_base, name))
 				continue;
-			if (put_ptr(w, it->owner, responder_instance_ttl(r, it->instances[i]), name, records) < 0)
+			if (encode_ptr(w, it->owner, responder_instance_ttl(r, it->instances[i]), name, records) < 0)
 				return -1;
 			it->emitted = i + 1;
 		}
@@ -243,7 +230,7 @@ int dnssd_put_item(struct responder *r, struct wire_writer *w, struct answer_ite
 				return -1;
 		return 0;
 	case ITEM_DNSSD_DOMAIN:
-		return put_ptr(w, it->owner, it->ttl, r->cfg->domain, records);
+		return encode_ptr(w, it->owner, it->ttl, r->cfg->domain, records);
 	default:
 		return 0;
 	}

@@ -45,8 +45,7 @@ void http_send_body(struct evhttp_request *req, int code, const char *content_ty
 	evhttp_send_reply(req, code, NULL, body);
 }
 
-/* Sends a JSON document (the reference is taken; NULL: out of memory) and a newline. */
-static void send_json(struct evhttp_request *req, int code, json_t *doc)
+void http_send_json(struct evhttp_request *req, int code, json_t *doc)
 {
 	struct evbuffer *body = evbuffer_new();
 	if (body && (!doc || json_dump_callback(doc, add_to_evbuffer, body, JSON_COMPACT) < 0 ||
@@ -62,7 +61,7 @@ static void send_json(struct evhttp_request *req, int code, json_t *doc)
 
 void http_send_error(struct evhttp_request *req, int code, const char *message)
 {
-	send_json(req, code, json_pack("{s:s}", "error", message));
+	http_send_json(req, code, json_pack("{s:s}", "error", message));
 }
 
 /* ---- JSON of the registry ----------------------------------------------------- */
@@ -270,7 +269,7 @@ static void serve_service(struct http_api *api, struct evhttp_request *req, cons
 		http_send_error(req, HTTP_NOTFOUND, message);
 		return;
 	}
-	send_json(req, HTTP_OK, service_json(api, svc, view));
+	http_send_json(req, HTTP_OK, service_json(api, svc, view));
 }
 
 /* ---- routing -------------------------------------------------------------------- */

@@ -26,6 +26,8 @@ struct http_api {
 /* Sends body with a content type; a NULL body means we ran out of memory building it. */
 void http_send_body(struct evhttp_request *req, int code, const char *content_type,
 		    struct evbuffer *body);
+/* Sends a JSON document (the reference is taken; NULL: out of memory) and a newline. */
+void http_send_json(struct evhttp_request *req, int code, json_t *doc);
 /* Sends {"error": message} as JSON. */
 void http_send_error(struct evhttp_request *req, int code, const char *message);
 /* A DNS label in wire form ("\len name") as a JSON string. */

@@ -110,18 +110,7 @@ void http_splits_serve(struct http_api *api, struct evhttp_request *req, const c
 			json_decref(list);
 			list = NULL;
 		}
-	json_t *doc = list ? json_pack("{s:o}", "splits", list) : NULL;
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	struct evbuffer *body = text ? evbuffer_new() : NULL;
-	if (body && (evbuffer_add(body, text, strlen(text)) < 0 || evbuffer_add(body, "\n", 1) < 0)) {
-		evbuffer_free(body);
-		body = NULL;
-	}
-	http_send_body(req, HTTP_OK, "application/json", body);
-	if (body)
-		evbuffer_free(body);
-	free(text);
-	json_decref(doc);
+	http_send_json(req, HTTP_OK, list ? json_pack("{s:o}", "splits", list) : NULL);
 }
 
 void http_api_on_split(void *arg, const uint8_t *service_label, const struct split *sp)

@@ -152,6 +152,7 @@ struct config {
 	struct cidr_list see_all;         /* sources that see every network (default: loopback) */
 	struct split *splits;             /* splits:, owned */
 	size_t split_count;
+	int dns_sd;                       /* answer DNS-SD browsing names (dnssd.c); off by default */
 
 	/* health checks (health: in the file) */
 	uint32_t health_max_concurrent;   /* probes in flight at once */

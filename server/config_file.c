@@ -422,6 +422,7 @@ static const struct key_rule top_rules[] = {
 	{ "networks", set_networks },
 	{ "see-all", set_see_all },
 	{ "splits", set_splits },
+	{ "dns-sd", set_dns_sd },
 	{ NULL, NULL },
 };
 

@@ -47,6 +47,11 @@ int set_networks(struct yaml_ctx *y, void *target, const char *key, yaml_node_t 
 	return 0;
 }
 
+int set_dns_sd(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return set_bool(y, v, key, &((struct config *)target)->dns_sd);
+}
+
 int set_see_all(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
 {
 	return set_cidr_list(y, v, key, &((struct config *)target)->see_all);

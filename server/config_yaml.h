@@ -69,10 +69,11 @@ void config_free_transfer(struct config *cfg);
 /* config_health.c: health and services[].check */
 int set_health(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_service_check(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
-/* config_views.c: networks, see-all and splits */
+/* config_views.c: networks, see-all, splits and dns-sd */
 int set_networks(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_see_all(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_splits(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_dns_sd(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 /* config_file.c: the cidr list of a key (one item or a sequence), replacing list */
 int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, struct cidr_list *list);
 /* config_file.c: true/yes/on or false/no/off */

@@ -302,7 +302,7 @@ static int answer_from_registry(struct responder *r, struct answer *a, const uin
 		exists = answer_ns_name(r, a, qtype);
 	const uint8_t *first = name, *second = name + name[0] + 1;
 	size_t second_end = (size_t)(second - name) + (second[0] ? second[0] + 1u : 0);
-	int proto, browsing = dnssd_answer(r, a, name, rel_len, qtype);
+	int proto, browsing = r->cfg->dns_sd ? dnssd_answer(r, a, name, rel_len, qtype) : -1;
 	if (browsing >= 0)
 		return browsing;
 	if (rel_len == (size_t)(second - name)) {               /* one label */

@@ -83,6 +83,7 @@ check "namespaces: svcdns on bridges frontend and user-backend, order-service, a
 
 cat >"$WORK/svcdns.yml" <<EOF
 domain: svc.internal
+dns-sd: true
 networks:
   frontend: [10.201.0.0/24]
   user-backend: [10.202.0.0/24]

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "netio.h"
 #include "server.h"
+#include "views.h"
 #include "notify.h"
 #include "xfr_out.h"
 #include "summary.h"
@@ -41,11 +42,13 @@ static int load_static_instances(struct server *srv)
 {
 	const struct config *cfg = srv->cfg;
 	for (size_t i = 0; i < cfg->service_count; i++) {
-		if (registry_put(&srv->registry, &cfg->services[i], NULL) != REGISTRY_PUT_CREATED) {
+		struct instance *inst;
+		if (registry_put(&srv->registry, &cfg->services[i], &inst) != REGISTRY_PUT_CREATED) {
 			log_error("%s: services[%zu]: cannot add %s.%s", cfg->source, i,
 				  cfg->services[i].instance, cfg->services[i].service);
 			return -1;
 		}
+		views_place(cfg, inst);  /* networks: see static instances as they see the rest */
 	}
 	return 0;
 }

@@ -87,6 +87,8 @@ dns-sd: true
 networks:
   frontend: [10.201.0.0/24]
   user-backend: [10.202.0.0/24]
+services:
+  - { service: static-db, instance: s1, address: 10.202.0.31, port: 5432 }
 EOF
 REGPORT=8053
 ip netns exec "$SV" "$SVCDNS_BIN" --dns 0.0.0.0:53 --register "127.0.0.1:$REGPORT" --http "0.0.0.0:8054" \
@@ -129,6 +131,8 @@ is "$(status_from "$TOOL" @"$FRONT_DNS" u2.user-service.svc.internal A)" NXDOMAI
 is "$(ip netns exec "$SV" dig @127.0.0.1 +short user-service.svc.internal A | sort | paste -sd' ' -)" \
 	"10.201.0.11 10.201.0.12 10.201.0.13" "loopback sees everything (u1 by its own address)"
 is "$(ip netns exec "$SV" dig @127.0.0.1 +short user-db.svc.internal A)" 10.202.0.21 "loopback sees user-db"
+is "$(status_from "$ORD" static-db.svc.internal A) $(short_from "$TOOL" static-db.svc.internal A)" "NXDOMAIN 10.202.0.31" \
+	"a static instance of the config is placed on its network too"
 is "$(short_from "$TOOL" legacy.svc.internal A)" 192.0.2.50 "network=user-backend places an outside address: the tool sees it"
 is "$(status_from "$ORD" legacy.svc.internal A)" NXDOMAIN "order-service does not see legacy"
 is "$(dig_from "$ORD" -x 10.202.0.21 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" \
@@ -138,7 +142,7 @@ like "$(dig_from "$TOOL" -x 10.202.0.21 +short)" "db1.user-db.svc.internal" "too
 api_services() { ip netns exec "$1" curl -s --max-time 5 "http://$2:8054/v1/services" |
 	$PY -c 'import json, sys; print(" ".join(sorted(s["name"] for s in json.load(sys.stdin)["services"])))'; }
 is "$(api_services "$ORD" "$FRONT_DNS")" "order-service user-service" "/v1/services from order-service: no user-db, no legacy"
-is "$(api_services "$TOOL" "$BACK_DNS")" "legacy user-db user-service" "/v1/services from the tool: user-db, legacy, user-service"
+is "$(api_services "$TOOL" "$BACK_DNS")" "legacy static-db user-db user-service" "/v1/services from the tool: user-db, legacy, user-service"
 like "$(ip netns exec "$TOOL" curl -s --max-time 5 "http://$BACK_DNS:8054/v1/services/user-service")" \
 	'"name":"u1".*"tags":\["v1"\],"networks":\["frontend","user-backend"\],"addrs":\["10.202.0.11"\]' \
 	"/v1/services/user-service shows u1's tags, networks and addrs"
@@ -184,8 +188,8 @@ walk() {
 }
 is "$(walk "$ORD")" "o1 10.201.0.5:8080 u1 10.201.0.11:8080 u2 10.201.0.12:8080 u3 10.201.0.13:8080" \
 	"order-service walks PTR -> SRV/TXT -> A to every instance it may reach"
-is "$(walk "$TOOL")" "db1 10.202.0.21:5432 l1 192.0.2.50:80 u1 10.202.0.11:8080" \
-	"the tool walks to user-db, legacy and u1 (by its backend address)"
+is "$(walk "$TOOL")" "db1 10.202.0.21:5432 l1 192.0.2.50:80 s1 10.202.0.31:5432 u1 10.202.0.11:8080" \
+	"the tool walks to user-db, legacy, static-db and u1 (by its backend address)"
 is "$(dig_from "$ORD" +short TXT o1._order-service._tcp.svc.internal)" '""' "order-service (no txt=) shows one empty TXT string"
 ptr=$(dig_from "$ORD" PTR _user-service._tcp.svc.internal +noall +additional | tr -s ' \t' ' ')
 like "$ptr" "u3._user-service._tcp.svc.internal. [0-9]+ IN SRV 0 0 8080 u3.user-service.svc.internal." "the PTR answer carries SRV as additional records"

@@ -258,7 +258,7 @@ static int parse_instance_line(char *line, struct svcdns_instance *inst)
 	char *save = NULL;
 	char *fields[4];
 	unsigned long number = 0;
-	int txt_count = 0;
+	int txt_count = 0, addr_count = 0;
 
 	memset(inst, 0, sizeof *inst);
 	for (int i = 0; i < 4; i++) {
@@ -288,6 +288,18 @@ static int parse_instance_line(char *line, struct svcdns_instance *inst)
 			if (parse_number(opt + 7, 65535, &number) < 0)
 				return -1;
 			inst->weight = (uint16_t)number;
+			inst->weight_set = 1;
+		} else if (strncmp(opt, "tags=", 5) == 0) {
+			inst->tags = opt + 5;
+		} else if (strncmp(opt, "addr=", 5) == 0) {
+			if (addr_count < SVCDNS_MAX_ADDRS)
+				inst->addrs[addr_count++] = opt + 5;
+		} else if (strncmp(opt, "network=", 8) == 0) {
+			inst->network = opt + 8;
+		} else if (strncmp(opt, "networks=", 9) == 0) {
+			inst->networks = opt + 9;
+		} else if (strncmp(opt, "effective-weight=", 17) == 0) {
+			inst->effective_weight = opt + 17;
 		} else if (strncmp(opt, "txt=", 4) == 0) {
 			if (txt_count < SVCDNS_MAX_TXT)
 				inst->txt[txt_count++] = opt + 4;

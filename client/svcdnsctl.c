@@ -420,10 +420,20 @@ static void print_instance(const struct svcdns_instance *inst, void *arg)
 		printf(" proto=udp");
 	if (inst->priority > 0)
 		printf(" priority=%u", (unsigned)inst->priority);
-	if (inst->weight > 0)
+	if (inst->weight > 0 || inst->weight_set)
 		printf(" weight=%u", (unsigned)inst->weight);
 	for (int i = 0; i < SVCDNS_MAX_TXT && inst->txt[i] != NULL; i++)
 		printf(" txt=%s", inst->txt[i]);
+	if (inst->tags)
+		printf(" tags=%s", inst->tags);
+	for (int i = 0; i < SVCDNS_MAX_ADDRS && inst->addrs[i] != NULL; i++)
+		printf(" addr=%s", inst->addrs[i]);
+	if (inst->network)
+		printf(" network=%s", inst->network);
+	if (inst->networks)
+		printf(" networks=%s", inst->networks);
+	if (inst->effective_weight)
+		printf(" effective-weight=%s", inst->effective_weight);
 	if (inst->check)
 		printf(" check=%s", inst->check);
 	if (inst->interval)

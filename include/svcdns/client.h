@@ -32,10 +32,12 @@ struct svcdns_instance {
 	const char *interval, *timeout; /* durations "2s", "500ms"; NULL: the server's default */
 	unsigned fall, rise;          /* 0: the server's default (1) */
 	const char *health;           /* list: "STATE/RESULT/TIME", NULL without a check */
-	const char *tags;             /* register: tags=, comma-separated LDH labels ("v1,canary") */
-	const char *addrs[SVCDNS_MAX_ADDRS]; /* register: addr=, its addresses on further networks */
-	const char *network;          /* register: network=NAME[,NAME] for an address in no network */
-	int weight_set;               /* register: send weight= even when 0 (0: never first) */
+	const char *tags;             /* tags=, comma-separated LDH labels ("v1,canary") */
+	const char *addrs[SVCDNS_MAX_ADDRS]; /* addr=, its addresses on further networks */
+	const char *network;          /* network=NAME[,NAME] for an address in no network */
+	int weight_set;               /* register: send weight= even when 0; list: weight= was given */
+	const char *networks;         /* list: the networks it is on, "frontend,user-backend" */
+	const char *effective_weight; /* list: its weight in answers while its service has a split */
 };
 
 /* Opens a client for "HOST:PORT" or "[V6]:PORT" (port defaults to 8053); tcp != 0 uses TCP. */

@@ -207,6 +207,14 @@ is "$(dig_from "$ORD" +short user-service.svc.internal SRV | awk '{ print $2, $4
 	"45 u1.user-service.svc.internal. 45 u2.user-service.svc.internal. 10 u3.user-service.svc.internal." \
 	"SRV weights are 45/45/10"
 like "$(sv_reg 'LIST user-service')" "u3 .* effective-weight=10" "LIST shows u3's effective weight 10"
+is "$(ctl list user-service | grep ' u1 ')" "$(sv_reg 'LIST user-service' | grep ' u1 ')" \
+	"svcdnsctl list prints u1's line as LIST does (tags, addr=, networks, effective weight)"
+nottl() { $PY -c 'import json, sys
+d = json.load(sys.stdin)
+for i in d["instances"]: i.pop("ttl")
+print(json.dumps(d, sort_keys=True))'; }
+is "$(ctl list user-service --json | nottl)" "$(ip netns exec "$SV" curl -s --max-time 5 http://127.0.0.1:8054/v1/services/user-service | nottl)" \
+	"svcdnsctl list --json matches GET /v1/services/user-service (ttl aside)"
 is "$(ip netns exec "$SV" curl -s --max-time 5 http://127.0.0.1:8054/v1/splits)" \
 	'{"splits":[{"service":"user-service","shares":{"v1":90,"v2":10},"limit":0,"from":"api"}]}' "/v1/splits lists the split"
 like "$(ip netns exec "$ORD" curl -s --max-time 5 "http://$FRONT_DNS:8054/v1/services/user-service")" '"name":"u3".*"effective_weight":10' \

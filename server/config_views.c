@@ -1,4 +1,5 @@
 /* config_views.c -- the config keys of views and weights: networks, see-all, splits. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,90 @@ int set_splits(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v
 			return cfg_fail(y, v, key, "out of memory");
 		cfg->splits = grown;
 		cfg->splits[cfg->split_count++] = sp;
+	}
+	return 0;
+}
+
+/* ---- services[].tags, services[].addrs, services[].network ---- */
+
+/* A label list item into names[*count], lowercase and once. */
+static int add_name(struct yaml_ctx *y, yaml_node_t *v, const char *key, char (*names)[DNAME_MAX_LABEL + 1],
+		    uint8_t *count, unsigned max)
+{
+	char label[DNAME_MAX_LABEL + 1];
+	if (cfg_get_label(y, v, key, label) < 0)
+		return -1;
+	for (unsigned i = 0; i < *count; i++)
+		if (strcmp(names[i], label) == 0)
+			return cfg_fail(y, v, key, "'%s' appears twice", label);
+	if (*count == max)
+		return cfg_fail(y, v, key, "at most %u per instance", max);
+	memcpy(names[(*count)++], label, sizeof label);
+	return 0;
+}
+
+static int add_tag(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct instance_extras *x = &((struct instance_spec *)arg)->extras;
+	if (add_name(y, v, key, x->tags, &x->tag_count, INSTANCE_TAGS_MAX) < 0)
+		return -1;
+	if (strcmp(x->tags[x->tag_count - 1], "limit") == 0)
+		return cfg_fail(y, v, key, "'limit' is reserved (a split's limit=)");
+	return 0;
+}
+
+static int add_network_name(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct instance_extras *x = &((struct instance_spec *)arg)->extras;
+	return add_name(y, v, key, x->networks, &x->network_count, INSTANCE_NETWORKS_MAX);
+}
+
+static int add_addr(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct instance_spec *spec = arg;
+	struct instance_extras *x = &spec->extras;
+	const char *text;
+	int family;
+	if (cfg_get_string(y, v, key, &text) < 0)
+		return -1;
+	if (x->addr_count == INSTANCE_ADDRS_MAX)
+		return cfg_fail(y, v, key, "at most %d per instance", INSTANCE_ADDRS_MAX);
+	if (cfg_parse_ip(text, &family, x->addrs[x->addr_count]) < 0)
+		return cfg_fail(y, v, key, "'%s' is not an IPv4 or IPv6 address", text);
+	if (!spec->family)
+		return cfg_fail(y, v, key, "write address before addrs");
+	if (family != spec->family)
+		return cfg_fail(y, v, key, "'%s' is not of the family of address", text);
+	x->addr_count++;
+	return 0;
+}
+
+int set_service_tags(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return cfg_for_each_item(y, v, key, add_tag, target);
+}
+
+int set_service_addrs(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return cfg_for_each_item(y, v, key, add_addr, target);
+}
+
+int set_service_network(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return cfg_for_each_item(y, v, key, add_network_name, target);
+}
+
+int config_check_views(const struct config *cfg, char err[CONFIG_ERROR_MAX])
+{
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct instance_extras *x = &cfg->services[i].extras;
+		for (unsigned j = 0; j < x->network_count; j++) {
+			if (config_find_network(cfg, x->networks[j]) < 0) {
+				snprintf(err, CONFIG_ERROR_MAX, "%s:1: services[%zu].network: '%s' is not a network of networks:",
+					 cfg->source, i, x->networks[j]);
+				return -1;
+			}
+		}
 	}
 	return 0;
 }

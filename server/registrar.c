@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,7 +284,9 @@ static int same_record(const struct instance *inst, const struct instance_spec *
 	       inst->proto == spec->proto && inst->txt_len == spec->txt_len &&
 	       (spec->txt_len == 0 || memcmp(inst->txt, spec->txt, spec->txt_len) == 0) &&
 	       (inst->check ? memcmp(&inst->check->spec, &spec->check, sizeof spec->check) == 0
-			    : spec->check.kind == CHECK_NONE);
+			    : spec->check.kind == CHECK_NONE) &&
+	       (inst->extras ? memcmp(inst->extras, &spec->extras, offsetof(struct instance_extras, placed)) == 0
+			     : !instance_extras_used(&spec->extras));
 }
 
 /* Removes the static instances cfg no longer lists, telling the listener first. */

@@ -89,6 +89,7 @@ networks:
   user-backend: [10.202.0.0/24]
 services:
   - { service: static-db, instance: s1, address: 10.202.0.31, port: 5432 }
+  - { service: static-web, instance: w1, address: 192.0.2.60, port: 80, tags: [blue], network: frontend }
 EOF
 REGPORT=8053
 ip netns exec "$SV" "$SVCDNS_BIN" --dns 0.0.0.0:53 --register "127.0.0.1:$REGPORT" --http "0.0.0.0:8054" \
@@ -133,6 +134,8 @@ is "$(ip netns exec "$SV" dig @127.0.0.1 +short user-service.svc.internal A | so
 is "$(ip netns exec "$SV" dig @127.0.0.1 +short user-db.svc.internal A)" 10.202.0.21 "loopback sees user-db"
 is "$(status_from "$ORD" static-db.svc.internal A) $(short_from "$TOOL" static-db.svc.internal A)" "NXDOMAIN 10.202.0.31" \
 	"a static instance of the config is placed on its network too"
+is "$(short_from "$ORD" blue.static-web.svc.internal A) $(status_from "$TOOL" static-web.svc.internal A)" "192.0.2.60 NXDOMAIN" \
+	"services[] with tags: and network: in the config: blue.static-web from frontend only"
 is "$(short_from "$TOOL" legacy.svc.internal A)" 192.0.2.50 "network=user-backend places an outside address: the tool sees it"
 is "$(status_from "$ORD" legacy.svc.internal A)" NXDOMAIN "order-service does not see legacy"
 is "$(dig_from "$ORD" -x 10.202.0.21 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" \
@@ -141,7 +144,7 @@ is "$(dig_from "$ORD" -x 10.202.0.21 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" 
 like "$(dig_from "$TOOL" -x 10.202.0.21 +short)" "db1.user-db.svc.internal" "tool: user-db's reverse name"
 api_services() { ip netns exec "$1" curl -s --max-time 5 "http://$2:8054/v1/services" |
 	$PY -c 'import json, sys; print(" ".join(sorted(s["name"] for s in json.load(sys.stdin)["services"])))'; }
-is "$(api_services "$ORD" "$FRONT_DNS")" "order-service user-service" "/v1/services from order-service: no user-db, no legacy"
+is "$(api_services "$ORD" "$FRONT_DNS")" "order-service static-web user-service" "/v1/services from order-service: no user-db, no legacy"
 is "$(api_services "$TOOL" "$BACK_DNS")" "legacy static-db user-db user-service" "/v1/services from the tool: user-db, legacy, user-service"
 like "$(ip netns exec "$TOOL" curl -s --max-time 5 "http://$BACK_DNS:8054/v1/services/user-service")" \
 	'"name":"u1".*"tags":\["v1"\],"networks":\["frontend","user-backend"\],"addrs":\["10.202.0.11"\]' \
@@ -170,7 +173,7 @@ like "$(sv_reg 'REGISTER user-service v1 10.201.0.14 8080')" "^ERR 409 instance 
 
 # ---------------------------------------------------------------- browsing (RFC 6763)
 types_from() { dig_from "$1" +short PTR _services._dns-sd._udp.svc.internal | sort | paste -sd' ' -; }
-is "$(types_from "$ORD")" "_order-service._tcp.svc.internal. _user-service._tcp.svc.internal." \
+is "$(types_from "$ORD")" "_order-service._tcp.svc.internal. _static-web._tcp.svc.internal. _user-service._tcp.svc.internal." \
 	"order-service browses _user-service._tcp and _order-service._tcp (no _user-db._tcp)"
 like "$(types_from "$TOOL")" "_user-db._tcp.svc.internal." "the tool browses _user-db._tcp"
 # walk NS: what a DNS-SD client does: types -> instances (PTR) -> SRV/TXT -> A; prints
@@ -186,7 +189,7 @@ walk() {
 		done
 	done | sort | paste -sd' ' -
 }
-is "$(walk "$ORD")" "o1 10.201.0.5:8080 u1 10.201.0.11:8080 u2 10.201.0.12:8080 u3 10.201.0.13:8080" \
+is "$(walk "$ORD")" "o1 10.201.0.5:8080 u1 10.201.0.11:8080 u2 10.201.0.12:8080 u3 10.201.0.13:8080 w1 192.0.2.60:80" \
 	"order-service walks PTR -> SRV/TXT -> A to every instance it may reach"
 is "$(walk "$TOOL")" "db1 10.202.0.21:5432 l1 192.0.2.50:80 s1 10.202.0.31:5432 u1 10.202.0.11:8080" \
 	"the tool walks to user-db, legacy, static-db and u1 (by its backend address)"

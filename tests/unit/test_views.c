@@ -262,6 +262,15 @@ static void test_networks(void)
 	   "config: host bits refused");
 	ok(load_config("splits:\n  web: \"v1=60 v2=30\"\n", err) < 0 && strstr(err, "splits.web") &&
 	   strstr(err, "sum to 90"), "config: a split that does not sum to 100 names splits.web");
+	ok(load_config("networks:\n  a: 10.1.0.0/16\nservices:\n  - {service: s, instance: i, address: 192.0.2.1, network: b}\n", err) < 0 &&
+	   strstr(err, "services[0].network: 'b' is not a network"), "config: services[].network of an unknown network");
+	ok(load_config("services:\n  - {service: s, instance: i, addrs: [10.0.0.2], address: 10.0.0.1}\n", err) < 0 &&
+	   strstr(err, "services[0].addrs[0]: write address before addrs"), "config: addrs before address");
+	ok(load_config("services:\n  - {service: s, instance: i, address: 10.0.0.1, tags: [v1, V1]}\n", err) < 0 &&
+	   strstr(err, "'v1' appears twice"), "config: a tag twice");
+	ok(load_config("services:\n  - {service: s, instance: i, address: 10.0.0.1, tags: v1, addrs: 10.0.0.2, weight: 0}\n", err) == 0 &&
+	   cfg.services[0].extras.tag_count == 1 && cfg.services[0].extras.addr_count == 1 &&
+	   cfg.services[0].extras.weight_set, "config: services[] tags, addrs and weight: 0");
 	ok(load_config("see-all: [10.9.0.0/16]\nnetworks:\n  a: 10.1.0.0/16\n", err) == 0 &&
 	   source_view("10.9.1.1") == VIEW_ALL && source_view("127.0.0.1") == 0,
 	   "config: see-all: replaces loopback");

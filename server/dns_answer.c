@@ -124,24 +124,15 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 	weigh_candidates(r, it, svc);
 	if (type == TYPE_SRV) {
 		struct answer_item *extra = answer_add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
-						     owner, 0, 0);
+							    owner, 0, 0);
 		if (extra)
 			extra->srv_item = it;
 	}
 	return n;
 }
 
-/* Whether a name of the service exists for this client: a live instance it sees (of
- * the subset).  What a client does not see does not exist for it. */
-static int service_has_live(const struct responder *r, const struct service *svc,
-			    const struct subset *sub)
-{
-	for (size_t i = 0; i < svc->count; i++)
-		if (instance_live(svc->instances[i], r->now_ms) && in_subset(svc->instances[i], sub))
-			return 1;
-	return 0;
-}
-
+/* A name of the service exists for a client when it has a live instance the client
+ * sees (of the subset): what a client does not see does not exist for it. */
 int answer_service_has_live(const struct responder *r, const struct service *svc, int proto,
 			    const struct subset *sub)
 {
@@ -168,7 +159,7 @@ static int add_one_instance(struct responder *r, struct answer *a, const uint8_t
 		return 0;
 	r->scratch[0] = inst;
 	struct answer_item *it = answer_add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type,
-					  responder_instance_ttl(r, inst));
+						 responder_instance_ttl(r, inst));
 	if (!it)
 		return 0;
 	it->instances = r->scratch;
@@ -223,7 +214,7 @@ static int family_of(uint16_t type)
 static int answer_service(struct responder *r, struct answer *a, const uint8_t *owner,
 			  const struct service *svc, uint16_t qtype, const struct subset *sub)
 {
-	if (!service_has_live(r, svc, sub))
+	if (!answer_service_has_live(r, svc, -1, sub))
 		return 0;
 	if (qtype == TYPE_ANY)
 		qtype = pick_any_type(svc, NULL);
@@ -258,7 +249,7 @@ static int answer_srv_name(struct responder *r, struct answer *a, const uint8_t 
 	memcpy(service_label + 1, label + 2, service_label[0]);
 	const struct service *svc = registry_find_service(r->reg, service_label);
 	struct subset all = { a->view, NULL, 0 };
-	if (!svc || !svc->proto_count[proto] || !service_has_live(r, svc, &all))
+	if (!svc || !svc->proto_count[proto] || !answer_service_has_live(r, svc, -1, &all))
 		return 0;
 	if (qtype == TYPE_SRV || qtype == TYPE_ANY)
 		add_service_rrset(r, a, owner, svc, TYPE_SRV, ANY_FAMILY, proto, &all);

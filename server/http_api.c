@@ -21,6 +21,7 @@
 #include "http_internal.h"
 #include "log.h"
 #include "views.h"
+#include "weights.h"
 #include "netio.h"
 
 #define HTTP_IDLE_TIMEOUT_S 30           /* slow requests and idle keep-alive connections */
@@ -181,7 +182,8 @@ static json_t *service_json(const struct http_api *api, const struct service *sv
 	const struct registrar *r = api->ctx.registrar;
 	json_t *doc = NULL, *list = json_array();
 	struct instance **sorted = malloc((svc->count ? svc->count : 1) * sizeof *sorted);
-	uint32_t *weights = http_service_weights(api, svc, view);
+	uint32_t *weights = weights_listed(api->ctx.registry, svc, r->now_ms, api->ctx.cfg->health_only_passing,
+					   api->ctx.cfg->health_fail_open, view);
 	size_t live = 0;
 	if (!list || !sorted)
 		goto out;

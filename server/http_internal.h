@@ -43,9 +43,6 @@ uint32_t http_request_view(const struct http_api *api, struct evhttp_request *re
  * when weights is given, by slot) to an instance's object; 0, or -1 when out of memory. */
 int http_views_add(const struct http_api *api, json_t *doc, const struct instance *inst,
 		   const uint32_t *weights);
-/* The effective weights of a service's instances by slot (malloc'd), or NULL when the
- * service has no split. */
-uint32_t *http_service_weights(const struct http_api *api, const struct service *svc, uint32_t view);
 /* Sends a formatted JSON line to every watcher (http_watch.c). */
 void http_watch_broadcast(struct http_api *api, const char *event, json_t *doc);
 

@@ -66,26 +66,6 @@ int http_views_add(const struct http_api *api, json_t *doc, const struct instanc
 	return 0;
 }
 
-uint32_t *http_service_weights(const struct http_api *api, const struct service *svc, uint32_t view)
-{
-	const struct split *sp = split_find(&api->ctx.registry->splits, svc->wire_label);
-	if (!sp || !svc->count)
-		return NULL;
-	struct instance **tmp = malloc(svc->count * sizeof *tmp);
-	uint32_t *tmp_weights = malloc(svc->count * sizeof *tmp_weights);
-	uint32_t *weights = malloc(svc->count * sizeof *weights);
-	if (tmp && tmp_weights && weights) {
-		weights_of_service(sp, svc, api->ctx.registrar->now_ms, api->ctx.cfg->health_only_passing, view,
-				   tmp, tmp_weights, weights);
-	} else {
-		free(weights);
-		weights = NULL;
-	}
-	free(tmp);
-	free(tmp_weights);
-	return weights;
-}
-
 /* {"service": NAME, "shares": {TAG: PERCENT, ...}, "limit": N, "from": "config"|"api"};
  * sp NULL: a cleared split, no shares. */
 static json_t *split_json(const uint8_t *service_label, const struct split *sp)

@@ -453,34 +453,12 @@ static void list_instance(const struct registrar *r, const struct instance *inst
 	evbuffer_add(out, "\n", 1);
 }
 
-/* The effective weights of a service's instances by slot (malloc'd), or NULL when it
- * has no split (weight= alone is on the line already; or memory ran out: LIST then
- * leaves them out). */
-static uint32_t *list_weights(const struct registrar *r, const struct service *svc, uint32_t view)
-{
-	const struct split *sp = split_find(&r->reg->splits, svc->wire_label);
-	if (!sp)
-		return NULL;
-	struct instance **tmp = malloc(svc->count * sizeof *tmp);
-	uint32_t *tmp_weights = malloc(svc->count * sizeof *tmp_weights);
-	uint32_t *weights = malloc(svc->count * sizeof *weights);
-	if (tmp && tmp_weights && weights)
-		weights_of_service(sp, svc, r->now_ms, r->cfg->health_only_passing, view, tmp, tmp_weights,
-				   weights);
-	else {
-		free(weights);
-		weights = NULL;
-	}
-	free(tmp);
-	free(tmp_weights);
-	return weights;
-}
-
 /* The live instances of a service the asker sees (views.h: as DNS shows them to it). */
 static void list_service(const struct registrar *r, const struct service *svc, uint32_t view,
 			 struct evbuffer *out, unsigned *count)
 {
-	uint32_t *weights = list_weights(r, svc, view);
+	uint32_t *weights = weights_listed(r->reg, svc, r->now_ms, r->cfg->health_only_passing,
+					   r->cfg->health_fail_open, view);
 	for (size_t i = 0; i < svc->count; i++) {
 		if (instance_live(svc->instances[i], r->now_ms) && instance_visible(svc->instances[i], view)) {
 			list_instance(r, svc->instances[i], weights, out);

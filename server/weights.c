@@ -6,6 +6,7 @@
  * carries; one carrying none gets 0.  A tag with nothing answerable passes its share on:
  * the percents of the tags left are scaled up to 100.  Nothing here allocates: it runs
  * per answer, on the candidates dns_answer.c collected. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "views.h"
@@ -78,21 +79,34 @@ size_t weights_draw(const uint32_t *w, size_t n, uint64_t total, uint64_t random
 	return n - 1;  /* not reached while total is the sum of w */
 }
 
-void weights_of_service(const struct split *sp, const struct service *svc, int64_t now_ms,
-			bool only_passing, uint32_t view, struct instance **tmp, uint32_t *tmp_weights,
-			uint32_t *out)
+uint32_t *weights_listed(const struct registry *reg, const struct service *svc, int64_t now_ms,
+			 bool only_passing, bool fail_open, uint32_t view)
 {
+	const struct split *sp = split_find(&reg->splits, svc->wire_label);
+	if (!sp || !svc->count)
+		return NULL;
+	struct instance **answerable = malloc(svc->count * sizeof *answerable);
+	uint32_t *found = malloc(svc->count * sizeof *found);
+	uint32_t *by_slot = calloc(svc->count, sizeof *by_slot);
 	size_t n = 0;
+	if (!answerable || !found || !by_slot) {
+		free(by_slot);
+		by_slot = NULL;
+		goto out;
+	}
 	/* As dns_answer.c collects candidates: the healthy, else (fail-open) all. */
-	for (int pass = 0; pass < 2 && n == 0; pass++)
+	for (int pass = 0; pass < (fail_open ? 2 : 1) && n == 0; pass++)
 		for (size_t i = 0; i < svc->count; i++) {
 			struct instance *inst = svc->instances[i];
 			if (instance_live(inst, now_ms) && instance_visible(inst, view) &&
 			    (pass == 1 || !instance_withheld(inst, only_passing)))
-				tmp[n++] = inst;
+				answerable[n++] = inst;
 		}
-	memset(out, 0, svc->count * sizeof *out);
-	weights_effective(sp, tmp, n, tmp_weights);
+	weights_effective(sp, answerable, n, found);
 	for (size_t i = 0; i < n; i++)
-		out[tmp[i]->slot] = tmp_weights[i];
+		by_slot[answerable[i]->slot] = found[i];
+out:
+	free(answerable);
+	free(found);
+	return by_slot;
 }

@@ -26,13 +26,12 @@ static inline uint32_t instance_draw_weight(const struct instance *inst)
  * a split (NULL: their own draw weights).  Returns whether the weights differ, that is
  * whether a weighted draw would order them differently from a uniform shuffle. */
 int weights_effective(const struct split *sp, struct instance *const *c, size_t n, uint32_t *w);
-/* The effective weights of every instance of a service, by slot, as an answer to a
- * client with this view would have them (0: not answerable: expired, unseen, or
- * withheld by its health check while others pass).  tmp, tmp_weights and out hold
- * svc->count each. */
-void weights_of_service(const struct split *sp, const struct service *svc, int64_t now_ms,
-			bool only_passing, uint32_t view, struct instance **tmp, uint32_t *tmp_weights,
-			uint32_t *out);
+/* The effective weights of every instance of a service by slot (malloc'd), as an answer
+ * to a client with this view would have them (0: not answerable: expired, unseen, or
+ * withheld by its health check), for LIST and the HTTP API.  NULL when the service has
+ * no split (weight= alone says it all), or when out of memory. */
+uint32_t *weights_listed(const struct registry *reg, const struct service *svc, int64_t now_ms,
+			 bool only_passing, bool fail_open, uint32_t view);
 /* An index in [0, n) drawn with probability w[i] / total (total: the sum of w, above 0),
  * from a 64-bit random number. */
 size_t weights_draw(const uint32_t *w, size_t n, uint64_t total, uint64_t random);

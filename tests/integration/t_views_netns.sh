@@ -309,4 +309,13 @@ is "$(short_from "$TOOL" user-service.svc.internal A)" 10.202.0.11 "u1's addr= s
 is "$(ctl split user-service)" OK "svcdnsctl split user-service clears the split"
 is "$(dig_from "$ORD" +short user-service.svc.internal SRV | awk '{ print $2 }' | sort -u)" 0 \
 	"cleared: SRV weights are the registered ones again (0)"
+
+# ---------------------------------------------------------------- reload (SIGHUP)
+# frontend now also covers 192.0.2.0/24: legacy's own address lies in a CIDR, so its
+# network=user-backend no longer applies and it moves to frontend.
+sed -i 's|frontend: \[10.201.0.0/24\]|frontend: [10.201.0.0/24, 192.0.2.0/24]|' "$WORK/svcdns.yml"
+kill -HUP "$SERVER_PID"
+moved() { [ "$(short_from "$ORD" legacy.svc.internal A)" = 192.0.2.50 ]; }
+check "after a reload that changes networks:, order-service sees legacy" wait_for 10 moved
+is "$(status_from "$TOOL" legacy.svc.internal A)" NXDOMAIN "... and the tool no longer does"
 check "svcdns still running" kill -0 "$SERVER_PID"

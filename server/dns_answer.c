@@ -313,7 +313,7 @@ static int answer_from_registry(struct responder *r, struct answer *a, const uin
 			/* TAG.SERVICE.D: tags and instance names of a service never clash (409). */
 			const struct service *svc = registry_find_service(r->reg, second);
 			struct subset tagged = { a->view, (const char *)first + 1, first[0] };
-			if (svc)
+			if (svc && svc->tagged_count)  /* untagged services keep an O(1) NXDOMAIN */
 				exists |= answer_service(r, a, name, svc, qtype, &tagged);
 		}
 	}

@@ -356,16 +356,16 @@ static int check_names(struct registrar *r, const struct instance_spec *spec, st
 			return -1;
 		}
 	}
+	/* The scan is for services that have tags at all: a REGISTER stays O(1) elsewhere. */
 	const struct service *svc = registry_find_service_name(r->reg, spec->service);
-	for (size_t i = 0; svc && i < svc->count; i++) {
+	size_t name_len = strlen(spec->instance);
+	for (size_t i = 0; svc && svc->tagged_count && i < svc->count; i++) {
 		const struct instance *other = svc->instances[i];
-		char name[2 * (DNAME_MAX_LABEL + 1)];
-		instance_text_name(other, name);
-		*strchr(name, '.') = 0;
-		if (strcmp(name, spec->instance) != 0 &&
-		    instance_has_tag(other, spec->instance, strlen(spec->instance))) {
-			set_error(res, 409, "instance name '%s' is a tag of %s.%s", spec->instance, name,
-				  spec->service);
+		const uint8_t *label = other->wire_key;  /* "\len instance ..." */
+		if ((label[0] != name_len || memcmp(label + 1, spec->instance, name_len) != 0) &&
+		    instance_has_tag(other, spec->instance, name_len)) {
+			set_error(res, 409, "instance name '%s' is a tag of %.*s.%s", spec->instance, label[0],
+				  (const char *)label + 1, spec->service);
 			return -1;
 		}
 	}

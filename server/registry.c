@@ -254,6 +254,8 @@ static void count_instance(struct registry *reg, const struct instance *inst, in
 	svc->family_count[inst->family == AF_INET6] += (unsigned)delta;
 	if (inst->extras && inst->extras->weight_set)
 		svc->weight_set_count += (unsigned)delta;
+	if (inst->extras && inst->extras->tag_count)
+		svc->tagged_count += (unsigned)delta;
 	reg->proto_count[inst->proto] += (unsigned)delta;
 	reg->instance_count += (size_t)(long)delta;
 }

@@ -92,6 +92,7 @@ struct service {
 	unsigned proto_count[2];  /* instances per enum instance_proto */
 	unsigned family_count[2]; /* [0] IPv4, [1] IPv6 */
 	unsigned weight_set_count; /* instances with weight=: their answers are weighted */
+	unsigned tagged_count;    /* instances with tags: only then can a name clash with one */
 	bool failing_open;        /* health.c: every checked instance withheld, all answered */
 	struct hnode node;        /* in registry.services, keyed by wire_label */
 	uint8_t wire_label[];     /* "\len name", sized to fit */

@@ -46,6 +46,10 @@ const char *svcdns_last_error(const struct svcdns_client *c);
 
 /* REGISTER; *granted_ttl (may be NULL) gets the lease the server granted. */
 int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst, unsigned *granted_ttl);
+/* REGISTER with further space-separated KEY=VALUE options appended as given (extra may be
+ * NULL), for options the struct does not carry, such as tags= and addr=. */
+int svcdns_register_extra(struct svcdns_client *c, const struct svcdns_instance *inst, const char *extra,
+			  unsigned *granted_ttl);
 /* RENEW with ttl (0: the server's default). */
 int svcdns_renew(struct svcdns_client *c, const char *service, const char *instance, unsigned ttl,
 		 unsigned *granted_ttl);

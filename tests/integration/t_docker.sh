@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# t_docker.sh -- examples/compose/docker-compose.yml on a real dockerd, and the registrar
+# (svcdnsctl docker) against it: registration from Docker's events, deregistration within
+# 1 s of a stop, leases left to run out when the registrar is killed, reconciliation after
+# a restart of the registrar and of dockerd, scaling, and Docker's DNS chain
+# (127.0.0.11 -> svcdns) from inside the containers.
+#
+# The test starts its own dockerd inside a network namespace it creates (NS below), so
+# that Docker's bridges and iptables rules stay in there; its data-root, exec-root,
+# pidfile and socket live under build/. The host's iptables, ip6tables and ip_forward
+# are compared before and after. Images are made offline: a debootstrap base
+# (scripts/docker-base-image, cached under build/docker/) and the binaries of the flavour
+# under test copied in by Dockerfile.prebuilt; no registry, no network.
+# Needs root, docker.io, docker-compose and debootstrap (scripts/install-deps test); when
+# Docker cannot start, the test fails and says why. First run about 1.5 min more (the
+# debootstrap), then about 1.5 min.
+# slow-test
+# alone-test
+. "$(dirname "$0")/../lib.sh"
+
+CTL=$(dirname "$SVCDNS_BIN")/svcdnsctl
+NS=svcdns-dk$$
+RUN=$ROOT_DIR/build/docker-run.$$              # data-root, exec-root, pidfile, socket
+SOCK=$RUN/sock
+CACHE=$ROOT_DIR/build/docker/base-$(sha1sum "$ROOT_DIR/scripts/docker-base-image" | cut -c1-12).tar
+CGROUP=svcdns-test-$$                          # dockerd's --cgroup-parent, removed at the end
+DNS=172.28.0.53                                # svcdns's address in the compose file
+PROJECT=svdk
+TTL=6                                          # the registrar's --ttl (SVCDNS_TTL)
+COMPOSE_FILE=$ROOT_DIR/examples/compose/docker-compose.yml
+DOCKERD_PID=""
+REG_PID=""
+TORN_DOWN=""
+
+dk() { DOCKER_HOST=unix://$SOCK /usr/bin/docker "$@"; }
+compose() {
+	DOCKER_HOST=unix://$SOCK DOCKER_SOCKET=$SOCK SVCDNS_IMAGE=svcdns-test APP_IMAGE=svcdns-test-base \
+		SVCDNS_TTL=$TTL docker-compose -p "$PROJECT" -f "$COMPOSE_FILE" "$@"
+}
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# dig from the test's namespace (the Docker host's view): svcdns directly.
+dns() { ip netns exec "$NS" dig @"$DNS" +time=1 +tries=1 +short "$@" 2>/dev/null | grep -v '^;'; }
+srv_count() { dns _user-service._tcp.svc.internal SRV | grep -c .; }
+srv_is() { [ "$(srv_count)" -eq "$1" ]; }
+in_container() { local c=$1; shift; dk exec "$c" "$@"; }
+firewall() {
+	iptables-save 2>&1 | grep -v '^#'
+	ip6tables-save 2>&1 | grep -v '^#'
+	echo "ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)"
+}
+resolv_is_dockers() { dk exec "$1" cat /etc/resolv.conf | grep -q '^nameserver 127\.0\.0\.11$'; }
+logs_have() { dk logs "$1" 2>&1 | grep -qE "$2"; }
+no_dockerd_left() { ! pgrep -f -- "--exec-root $RUN/x" >/dev/null; }
+no_mount_left() { ! grep -qsF "$RUN" /proc/[0-9]*/mountinfo; }
+fail_now() { ok 1 "$1"; [ -n "${2:-}" ] && tail -n 25 "$2" | sed 's/^/#   /'; exit 1; }
+
+start_dockerd() {
+	# The cgroup2 mount stays inside the mount namespace of `ip netns exec`; without it
+	# dockerd stops with "Devices cgroup isn't mounted". --bridge none: no docker0.
+	ip netns exec "$NS" sh -c "mount -t cgroup2 none /sys/fs/cgroup && exec dockerd \
+		--data-root '$RUN/data' --exec-root '$RUN/x' --pidfile '$RUN/pid' -H 'unix://$SOCK' \
+		--bridge none --cgroup-parent '/$CGROUP' --shutdown-timeout 2 --log-level warn" \
+		>>"$WORK/dockerd.log" 2>&1 &
+	DOCKERD_PID=$!
+	wait_for 60 dk version
+}
+
+stop_dockerd() {
+	[ -n "$DOCKERD_PID" ] || return 0
+	kill -TERM "$DOCKERD_PID" 2>/dev/null
+	for _ in $(seq 1 400); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.05; done
+	kill -KILL "$DOCKERD_PID" 2>/dev/null
+	wait "$DOCKERD_PID" 2>/dev/null
+	DOCKERD_PID=""
+}
+
+# Everything this run made, in order: containers, the registrar, dockerd, whatever is left
+# in the namespace (containerd, shims), the namespace, its /etc/netns, the cgroup, the data.
+teardown() {
+	[ -n "$TORN_DOWN" ] && return 0
+	TORN_DOWN=1
+	if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
+		compose down -v --timeout 1 >>"$WORK/compose.log" 2>&1
+	fi
+	[ -n "$REG_PID" ] && { kill -TERM "$REG_PID"; wait "$REG_PID"; } 2>/dev/null
+	REG_PID=""
+	stop_dockerd
+	local pids
+	pids=$(ip netns pids "$NS" 2>/dev/null)
+	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null && sleep 0.5
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "/etc/netns/$NS"
+	[ -d "/sys/fs/cgroup/unified/$CGROUP" ] && find "/sys/fs/cgroup/unified/$CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
+	rm -rf "$RUN"
+}
+on_exit teardown
+
+# ---- Docker in a namespace of ours ----
+for tool in dockerd docker-compose debootstrap iptables-save ip6tables-save; do
+	command -v "$tool" >/dev/null ||
+		fail_now "$tool is installed (scripts/install-deps test installs docker.io, docker-compose, debootstrap)"
+done
+[ -x /usr/bin/docker ] || fail_now "/usr/bin/docker (docker.io's CLI) is installed"
+[ "$(id -u)" -eq 0 ] || fail_now "runs as root (it starts dockerd in a network namespace)"
+firewall >"$WORK/firewall.before"
+t_start=$(ms)
+
+mkdir -p "$RUN" "/etc/netns/$NS"
+# dockerd reads resolv.conf for the upstream of containers without dns: svcdns, not the host's.
+printf 'nameserver %s\n' "$DNS" >"/etc/netns/$NS/resolv.conf"
+printf 'hosts: files dns\n' >"/etc/netns/$NS/nsswitch.conf"
+printf '127.0.0.1\tlocalhost\n' >"/etc/netns/$NS/hosts"
+ip netns add "$NS" && ip -n "$NS" link set lo up || fail_now "network namespace $NS created"
+start_dockerd || fail_now "dockerd started in namespace $NS (its log follows)" "$WORK/dockerd.log"
+ok 0 "dockerd runs in namespace $NS with its data under build/"
+
+# ---- images, offline ----
+t_images=$(ms)
+if [ ! -s "$CACHE" ]; then
+	echo "# building the debootstrap base image into $CACHE (once)"
+fi
+DOCKER_HOST=unix://$SOCK DOCKER=/usr/bin/docker "$ROOT_DIR/scripts/docker-base-image" --cache "$CACHE" svcdns-test-base \
+	>"$WORK/base.log" 2>&1 || fail_now "base image imported from debootstrap (scripts/docker-base-image)" "$WORK/base.log"
+mkdir -p "$WORK/ctx/build/release"
+cp "$ROOT_DIR/Dockerfile.prebuilt" "$WORK/ctx/Dockerfile"
+cp "$SVCDNS_BIN" "$CTL" "$WORK/ctx/build/release/"
+dk build --build-arg BASE=svcdns-test-base -t svcdns-test "$WORK/ctx" >"$WORK/build.log" 2>&1 ||
+	fail_now "svcdns image built FROM the imported base (Dockerfile.prebuilt)" "$WORK/build.log"
+ok 0 "images built offline in $(( ($(ms) - t_images) / 1000 )) s"
+
+# ---- the compose example ----
+t_up=$(ms)
+compose up -d --no-build >"$WORK/compose.log" 2>&1 || fail_now "docker-compose up of examples/compose" "$WORK/compose.log"
+wait_for 30 srv_is 3
+is "$(srv_count)" 3 "three user-service instances in SRV after compose up ($(( ($(ms) - t_up) / 1000 )) s)"
+C=${PROJECT}_order-service_1
+U3=${PROJECT}_user-service_3
+REGC=${PROJECT}_registrar_1
+wait_for 5 sh -c "[ \$(ip netns exec $NS dig @$DNS +short _order-service._tcp.svc.internal SRV | grep -c .) -eq 2 ]"
+is "$(dns _order-service._tcp.svc.internal SRV | grep -c .)" 2 "two order-service instances"
+like "$(dns _user-service._tcp.svc.internal SRV | sort | head -1)" "^0 0 8080 ${PROJECT}-user-service-[0-9]\.user-service\.svc\.internal\.$" \
+	"SRV carries the exposed port and the container's name as the instance"
+like "$(dns TXT "${PROJECT}-user-service-1.user-service.svc.internal")" 'version=1.*docker-id=[0-9a-f]{64}' \
+	"TXT has svcdns.txt.version and the docker-id= marker"
+wait_for 10 sh -c "ip netns exec $NS dig @$DNS +short payment-service.svc.internal | grep -q ."
+check "payment-service, health-checked by svcdns, answers" sh -c "ip netns exec $NS dig @$DNS +short payment-service.svc.internal | grep -q ."
+is "$(dns svcdns.svc.internal; dns registrar.svc.internal)" "" "svcdns.enable=false keeps svcdns and the registrar out"
+
+# Inside a container: resolv.conf is Docker's, svcdns is its upstream.
+check "a container's resolv.conf names Docker's DNS 127.0.0.11" resolv_is_dockers "$C"
+is "$(in_container "$C" dig +short +time=2 +tries=1 _user-service._tcp.svc.internal SRV | grep -c .)" 3 \
+	"in a container, SRV through 127.0.0.11 comes from svcdns"
+is "$(in_container "$C" dig +short +time=2 +tries=1 user-service | grep -c .)" 3 \
+	"the bare compose name is answered by Docker itself: all three addresses"
+spread=$(in_container "$C" sh -c 'for i in $(seq 30); do dig +short +time=2 +tries=1 user-service.svc.internal | tr "\n" " "; echo; done')
+is "$(grep -cvE '^[0-9.]+ $' <<<"$spread")" 0 "30 lookups of user-service.svc.internal: one address each (answer-limits)"
+is "$(sort -u <<<"$spread" | grep -c .)" 3 "and all three replicas were answered"
+check "order-service reaches user-service.svc.internal over HTTP" \
+	in_container "$C" curl -fsS --max-time 3 -o /dev/null http://user-service.svc.internal:8080/
+
+# ---- stop and start one replica ----
+t0=$(ms)
+dk stop -t 1 "$U3" >/dev/null &
+stopper=$!
+wait_for 3 srv_is 2
+gone=$(( $(ms) - t0 ))
+wait "$stopper"
+is "$(srv_count)" 2 "docker stop: the replica left SRV after $gone ms"
+check "docker stop: within 1 s" [ "$gone" -le 1000 ]
+dk start "$U3" >/dev/null
+t0=$(ms)
+wait_for 3 srv_is 3
+back=$(( $(ms) - t0 ))
+check "docker start: the replica is back in SRV within 1 s ($back ms)" [ "$back" -le 1000 ]
+
+# ---- scaling ----
+compose up -d --no-build --no-recreate --scale user-service=5 >>"$WORK/compose.log" 2>&1
+wait_for 20 srv_is 5
+is "$(srv_count)" 5 "scaled to 5: two more instances"
+
+# ---- the registrar killed: leases stay, then reconcile ----
+U5=${PROJECT}_user-service_5
+dk kill -s KILL "$REGC" >/dev/null
+dk stop -t 1 "$U5" >/dev/null
+is "$(srv_count)" 5 "registrar killed, a replica stopped meanwhile: its lease still holds it"
+dk start "$REGC" >/dev/null
+wait_for 5 srv_is 4
+is "$(srv_count)" 4 "the restarted registrar reconciled: the replica stopped while none ran is gone"
+check "and said so in one log line" logs_have "$REGC" \
+	"deregistered user-service/${PROJECT}-user-service-5 \(container [0-9a-f]+ no longer runs\)"
+
+dk kill -s KILL "$REGC" >/dev/null
+t0=$(ms)
+is "$(srv_count)" 4 "registrar killed again: nothing deregistered"
+wait_for $((TTL + 5)) srv_is 0
+expired=$(( $(ms) - t0 ))
+is "$(srv_count)" 0 "without renewals the leases ran out ($expired ms, lease $TTL s)"
+dk start "$REGC" >/dev/null
+wait_for 5 srv_is 4
+is "$(srv_count)" 4 "the registrar started again: all four registered"
+
+# ---- dockerd restarted under a registrar that runs outside Docker ----
+dk stop -t 1 "$REGC" >/dev/null
+ip netns exec "$NS" "$CTL" --server "$DNS:8053" docker --docker-socket "$SOCK" --compose --network apps --ttl "$TTL" \
+	>"$WORK/registrar.log" 2>&1 &
+REG_PID=$!
+wait_for 5 grep -q 'reconciled' "$WORK/registrar.log"
+is "$(grep -c '^svcdnsctl: registered user-service/' "$WORK/registrar.log")" 4 "a registrar outside Docker took over the four replicas"
+stop_dockerd
+wait_for 5 grep -q 'lost the Docker engine' "$WORK/registrar.log"
+check "dockerd stopped: the registrar noticed" grep -q 'lost the Docker engine' "$WORK/registrar.log"
+start_dockerd || fail_now "dockerd started again" "$WORK/dockerd.log"
+wait_for 30 srv_is 4
+is "$(srv_count)" 4 "dockerd restarted: restart policies brought the replicas back, the registrar reconnected"
+is "$(grep -c 'connected to the Docker engine' "$WORK/registrar.log")" 2 "connected twice: at start and after the restart"
+sleep $((TTL + 1))      # longer than a lease: only renewals keep them
+is "$(srv_count)" 4 "renewed after the reconnect, also across svcdns's own restart"
+
+kill -TERM "$REG_PID"
+wait "$REG_PID"; rc=$?
+REG_PID=""
+is "$rc" 0 "SIGTERM: the registrar exits 0"
+check "and leaves the registrations to their leases" srv_is 4
+ip netns exec "$NS" "$CTL" --server "$DNS:8053" docker --docker-socket "$SOCK" --compose --network apps --ttl "$TTL" \
+	--deregister-on-exit >"$WORK/registrar2.log" 2>&1 &
+REG_PID=$!
+wait_for 5 grep -q 'reconciled' "$WORK/registrar2.log"
+kill -TERM "$REG_PID"
+wait "$REG_PID"
+REG_PID=""
+is "$(srv_count)" 0 "--deregister-on-exit: SIGTERM deregisters what it held"
+if grep -qE 'Sanitizer|runtime error' "$WORK/registrar.log" "$WORK/registrar2.log"; then
+	ok 1 "no sanitizer reports from the registrar"; grep -hE -A5 'Sanitizer|runtime error' "$WORK"/registrar*.log | head -30 | sed 's/^/#   /'
+fi
+
+# ---- cleanup, and what it left ----
+teardown
+check "no dockerd of this run is left" no_dockerd_left
+check "no process of the namespace is left, the namespace is gone" sh -c "! ip netns list | grep -qw '$NS'"
+check "no mount of this run is left in any namespace" no_mount_left
+check "the data directory and the cgroup are removed" sh -c "[ ! -e '$RUN' ] && [ ! -e /sys/fs/cgroup/unified/$CGROUP ]"
+firewall >"$WORK/firewall.after"
+if diff "$WORK/firewall.before" "$WORK/firewall.after" >"$WORK/firewall.diff"; then
+	ok 0 "the host's iptables, ip6tables and ip_forward are unchanged"
+else
+	ok 1 "the host's iptables, ip6tables and ip_forward are unchanged"; sed 's/^/#   /' "$WORK/firewall.diff"
+fi
+echo "# whole run $(( ($(ms) - t_start) / 1000 )) s"
+if [ "$TEST_FAILED" -ne 0 ]; then
+	for f in registrar.log compose.log dockerd.log; do
+		[ -s "$WORK/$f" ] && { echo "# $f:"; tail -n 20 "$WORK/$f" | sed 's/^/#   /'; }
+	done
+fi

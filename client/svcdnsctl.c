@@ -27,7 +27,7 @@
 enum exit_status { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
-	"usage: svcdnsctl [--server HOST:PORT] [--tcp] [--key NAME:SECRET | --key-file FILE] COMMAND\n"
+	"usage: svcdnsctl [--server HOST:PORT[,HOST:PORT]...] [--tcp] [--key NAME:SECRET | --key-file FILE] COMMAND\n"
 	"\n"
 	"commands:\n"
 	"  register SERVICE INSTANCE ADDRESS PORT [--ttl N] [--proto tcp|udp] [--priority N]\n"
@@ -46,7 +46,9 @@ static const char usage_text[] =
 	"                         svcdns.* labels, renew them while they run, deregister\n"
 	"                         them when they stop (see README, \"Docker\")\n"
 	"\n"
-	"  --server HOST:PORT     registration listener; IPv6 as [::1]:8053\n"
+	"  --server HOST:PORT     registration listener; IPv6 as [::1]:8053; a comma list\n"
+	"                         fails over: a server that does not answer, refuses or\n"
+	"                         says ERR 503 passes the request to the next one\n"
 	"                         (default $SVCDNS_SERVER, else " DEFAULT_SERVER ")\n"
 	"  --tcp                  use TCP instead of UDP\n"
 	"  --http HOST:PORT       the HTTP API, for watch (default $SVCDNS_HTTP, else "
@@ -659,7 +661,8 @@ int main(int argc, char **argv)
 	c = svcdns_open(server, cl.tcp);
 	if (c == NULL) {
 		if (errno == EINVAL)
-			status = usage_error("bad server address '%s' (HOST:PORT, [IPV6]:PORT or HOST)", server);
+			status = usage_error("bad server address '%s' (HOST:PORT, [IPV6]:PORT or HOST; "
+					     "at most 16, separated by commas)", server);
 		else
 			fprintf(stderr, "svcdnsctl: %s\n", strerror(errno));
 		goto out;

@@ -33,8 +33,11 @@ struct svcdns_instance {
 	const char *health;           /* list: "STATE/RESULT/TIME", NULL without a check */
 };
 
-/* Opens a client for "HOST:PORT" or "[V6]:PORT" (port defaults to 8053); tcp != 0 uses TCP. */
+/* Opens a client for "HOST:PORT" or "[V6]:PORT" (port defaults to 8053), or a list of up to
+ * 16 of them separated by commas, tried in order with failover; tcp != 0 uses TCP. */
 struct svcdns_client *svcdns_open(const char *server, int tcp);
+/* The server the next request goes to first: the one that answered last ("host:port"). */
+const char *svcdns_current_server(const struct svcdns_client *c);
 /* Closes the connection and frees the client. */
 void svcdns_close(struct svcdns_client *c);
 /* Signs every request with this key from now on; returns 0, or -1 for a bad key. */

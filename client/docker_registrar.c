@@ -73,6 +73,7 @@ struct registrar {
 	int server_down;                /* the last svcdns request got no reply */
 	unsigned server_backoff_ms;
 	int64_t server_retry_ms;
+	char server[128];               /* the svcdns server that answered last (--server A,B) */
 };
 
 static void say(struct registrar *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -139,6 +140,12 @@ static int note_server(struct registrar *r, struct svcdns_client *c, int rc)
 	if (r->server_down)
 		say(r, "svcdns reachable again");
 	r->server_down = 0;
+	const char *current = svcdns_current_server(c);
+	if (c == r->client && current != NULL && strcmp(current, r->server) != 0) {
+		if (r->server[0] != '\0')
+			say(r, "failed over from svcdns at %s to %s", r->server, current);
+		snprintf(r->server, sizeof r->server, "%s", current);
+	}
 	r->server_backoff_ms = BACKOFF_FIRST_MS;
 	return rc;
 }

@@ -43,6 +43,7 @@ dns() { ip netns exec "$NS" dig @"$DNS" +time=1 +tries=1 +short "$@" 2>/dev/null
 srv_count() { dns _user-service._tcp.svc.internal SRV | grep -c .; }
 srv_is() { [ "$(srv_count)" -eq "$1" ]; }
 in_container() { local c=$1; shift; dk exec "$c" "$@"; }
+host_files() { find /etc/docker /run/docker /run/containerd 2>/dev/null | sort; }
 firewall() {
 	iptables-save 2>&1 | grep -v '^#'
 	ip6tables-save 2>&1 | grep -v '^#'
@@ -55,9 +56,12 @@ no_mount_left() { ! grep -qsF "$RUN" /proc/[0-9]*/mountinfo; }
 fail_now() { ok 1 "$1"; [ -n "${2:-}" ] && tail -n 25 "$2" | sed 's/^/#   /'; exit 1; }
 
 start_dockerd() {
-	# The cgroup2 mount stays inside the mount namespace of `ip netns exec`; without it
-	# dockerd stops with "Devices cgroup isn't mounted". --bridge none: no docker0.
-	ip netns exec "$NS" sh -c "mount -t cgroup2 none /sys/fs/cgroup && exec dockerd \
+	# The mounts stay inside the mount namespace of `ip netns exec`. cgroup2: without it
+	# dockerd stops with "Devices cgroup isn't mounted". tmpfs on /etc/docker and /run:
+	# dockerd writes its key.json to /etc/docker (and would read a daemon.json there), it
+	# and containerd make /run/docker and /run/containerd. --bridge none: no docker0.
+	ip netns exec "$NS" sh -c "mount -t cgroup2 none /sys/fs/cgroup && mount -t tmpfs tmpfs /etc/docker &&
+		mount -t tmpfs tmpfs /run && exec dockerd \
 		--data-root '$RUN/data' --exec-root '$RUN/x' --pidfile '$RUN/pid' -H 'unix://$SOCK' \
 		--bridge none --cgroup-parent '/$CGROUP' --shutdown-timeout 2 --log-level warn" \
 		>>"$WORK/dockerd.log" 2>&1 &
@@ -108,6 +112,7 @@ done
 [ -x /usr/bin/docker ] || fail_now "/usr/bin/docker (docker.io's CLI) is installed"
 [ "$(id -u)" -eq 0 ] || fail_now "runs as root (it starts dockerd in a network namespace)"
 firewall >"$WORK/firewall.before"
+host_files >"$WORK/files.before"
 t_start=$(ms)
 
 mkdir -p "$RUN" "/etc/netns/$NS"
@@ -252,6 +257,8 @@ check "no dockerd of this run is left" no_dockerd_left
 check "no process of the namespace is left, the namespace is gone" sh -c "! ip netns list | grep -qw '$NS'"
 check "no mount of this run is left in any namespace" no_mount_left
 check "the data directory and the cgroup are removed" sh -c "[ ! -e '$RUN' ] && [ ! -e /sys/fs/cgroup/unified/$CGROUP ]"
+host_files >"$WORK/files.after"
+is "$(diff "$WORK/files.before" "$WORK/files.after")" "" "no file of Docker's left in /etc/docker, /run/docker, /run/containerd"
 firewall >"$WORK/firewall.after"
 if diff "$WORK/firewall.before" "$WORK/firewall.after" >"$WORK/firewall.diff"; then
 	ok 0 "the host's iptables, ip6tables and ip_forward are unchanged"

@@ -29,7 +29,8 @@
 #define BACKOFF_MAX_MS 5000
 #define DEFAULT_LEASE_S 30          /* what the server grants when no ttl is asked for */
 #define RENEW_MIN_MS 500
-#define REFUSED_RETRY_MS 30000      /* an ERR that only a label change can fix */
+#define REFUSED_RETRY_MS 30000      /* an ERR that only a label or config change can fix */
+#define BUSY_RETRY_MS 1000          /* ERR 429 (rate) and 503 (state not writable) pass */
 #define SVCDNS_TIMEOUT_MS 300
 #define SVCDNS_ATTEMPTS 2
 #define DAEMON_ID_MAX 128
@@ -171,7 +172,7 @@ static void refresh(struct registrar *r, struct registration *g)
 		forgotten = 1;
 	}
 	rc = note_server(r, r->client, svcdns_register_extra(r->client, inst, g->di.extra, &granted));
-	if (rc == 0 && !g->registered)
+	if (rc == 0 && (!g->registered || forgotten))
 		say(r, "%s %s/%s at %s port %u (container %s)", forgotten ? "the server had forgotten: registered again"
 										  : "registered",
 		    inst->service, inst->instance, inst->address, (unsigned)inst->port, short_id(g->di.id));
@@ -184,12 +185,13 @@ out:
 		g->refused_code = 0;
 		g->due_ms = now_ms() + renew_interval_ms(g);
 	} else if (rc > 0) {
+		int retry_ms = rc == 429 || rc == 503 ? BUSY_RETRY_MS : REFUSED_RETRY_MS;
 		if (g->refused_code != rc)
 			say(r, "svcdns refused %s/%s (container %s): %s; retrying every %d s", inst->service,
-			    inst->instance, short_id(g->di.id), svcdns_last_error(r->client), REFUSED_RETRY_MS / 1000);
+			    inst->instance, short_id(g->di.id), svcdns_last_error(r->client), retry_ms / 1000);
 		g->refused_code = rc;
 		g->registered = 0;
-		g->due_ms = now_ms() + REFUSED_RETRY_MS;
+		g->due_ms = now_ms() + retry_ms;
 	} else {
 		g->due_ms = r->server_retry_ms;
 	}

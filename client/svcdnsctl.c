@@ -603,8 +603,8 @@ static const struct command commands[] = {
 	{ "deregister", command_deregister, { 0 } },
 	{ "list", command_list, { OPT_JSON } },
 	{ "ping", command_ping, { 0 } },
-	{ "watch", NULL, { OPT_JSON, OPT_ONCE } },
-	{ "docker", command_docker, { OPT_TTL, OPT_DOCKER_SOCKET, OPT_NETWORK, OPT_COMPOSE, OPT_DEREGISTER_ON_EXIT } },  /* talks HTTP, not the registration protocol: see main */
+	{ "watch", NULL, { OPT_JSON, OPT_ONCE } },  /* talks HTTP, not the registration protocol: see main */
+	{ "docker", command_docker, { OPT_TTL, OPT_DOCKER_SOCKET, OPT_NETWORK, OPT_COMPOSE, OPT_DEREGISTER_ON_EXIT } },
 };
 
 static int command_takes(const struct command *command, int option_id)

@@ -253,7 +253,8 @@ int docker_instance_from_inspect(json_t *inspect, const struct docker_label_opti
 	if (id == NULL || strlen(id) > DOCKER_ID_MAX || !is_word(id, DOCKER_ID_MAX) || name == NULL)
 		return fail(why, why_size, "the inspect answer has no Id or Name");
 	snprintf(out->id, sizeof out->id, "%s", id);
-	if (!json_is_true(json_object_get(json_object_get(inspect, "State"), "Running")))
+	json_t *state = json_object_get(inspect, "State");
+	if (!json_is_true(json_object_get(state, "Running")) || json_is_true(json_object_get(state, "Paused")))
 		return fail(why, why_size, "not running");
 	if (!docker_is_candidate(labels, o->compose))
 		return fail(why, why_size, "no svcdns.service label");

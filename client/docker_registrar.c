@@ -62,7 +62,7 @@ struct registrar {
 	const struct docker_registrar_options *o;
 	struct docker_label_options labels;
 	char daemon_id[DAEMON_ID_MAX];
-	char events_path[512];
+	char events_path[1100];
 	struct registration *regs;
 	struct docker_request *events, *info, *list;
 	struct event *tick, *reconnect, *stop;
@@ -205,7 +205,11 @@ static void drop(struct registrar *r, struct registration *g, const char *why)
 		g->cancelled = 1;      /* the inspect answer frees it */
 		return;
 	}
-	if (g->registered) {
+	if (g->registered && r->server_down && now_ms() < r->server_retry_ms) {
+		/* Not one blocking attempt per container while svcdns is known to be down. */
+		say(r, "could not deregister %s/%s (container %s %s): svcdns unreachable; its lease runs out by itself",
+		    inst->service, inst->instance, short_id(g->di.id), why);
+	} else if (g->registered) {
 		int rc = note_server(r, r->client, svcdns_deregister(r->client, inst->service, inst->instance));
 		if (rc == 0 || rc == 404)
 			say(r, "deregistered %s/%s (container %s %s)", inst->service, inst->instance, short_id(g->di.id), why);
@@ -495,7 +499,7 @@ static void on_event(void *arg, json_t *event)
 
 	if (type == NULL || strcmp(type, "container") != 0 || action == NULL || id == NULL)
 		return;
-	if (strcmp(action, "start") == 0) {
+	if (strcmp(action, "start") == 0 || strcmp(action, "unpause") == 0) {
 		/* Event attributes are the container's labels. */
 		if (docker_is_candidate(attributes, r->labels.compose))
 			track(r, id);
@@ -511,10 +515,15 @@ static void on_event(void *arg, json_t *event)
 			snprintf(why, sizeof why, "got signal %.16s", signal ? signal : "?");
 			drop(r, g, why);
 		}
-	} else if (strcmp(action, "die") == 0 || strcmp(action, "stop") == 0 || strcmp(action, "destroy") == 0) {
-		char why[32];
-		snprintf(why, sizeof why, "%s", strcmp(action, "die") == 0 ? "died" : strcmp(action, "stop") == 0 ? "stopped" : "was removed");
-		drop(r, g, why);
+	} else if (strcmp(action, "die") == 0 || strcmp(action, "stop") == 0 || strcmp(action, "destroy") == 0 ||
+		   strcmp(action, "pause") == 0) {
+		drop(r, g, action[0] == 'd' ? (action[1] == 'i' ? "died" : "was removed")
+					    : action[0] == 's' ? "stopped" : "was paused");
+	} else if (strcmp(action, "rename") == 0) {
+		/* The instance name follows the container name. */
+		drop(r, g, "was renamed");
+		if (docker_is_candidate(attributes, r->labels.compose))
+			track(r, id);
 	}
 }
 
@@ -579,7 +588,8 @@ static void shut_down(struct registrar *r)
 int docker_registrar_run(struct svcdns_client *c, struct svcdns_client *list_client,
 			 const struct docker_registrar_options *options, int stop_fd)
 {
-	static const char filters[] = "{\"type\":[\"container\"],\"event\":[\"start\",\"die\",\"stop\",\"kill\",\"destroy\"]}";
+	static const char filters[] = "{\"type\":[\"container\"],\"event\":[\"start\",\"die\",\"stop\",\"kill\",\"destroy\","
+				     "\"pause\",\"unpause\",\"rename\"]}";
 	struct registrar r = {
 		.client = c,
 		.list_client = list_client,
@@ -589,7 +599,7 @@ int docker_registrar_run(struct svcdns_client *c, struct svcdns_client *list_cli
 		.server_backoff_ms = BACKOFF_FIRST_MS,
 	};
 	struct timeval tick = { 0, TICK_MS * 1000 };
-	char encoded[256];
+	char encoded[1024];
 	int status = -1;
 
 	r.labels.daemon_id = r.daemon_id;

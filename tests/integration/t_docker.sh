@@ -188,6 +188,19 @@ wait_for 3 srv_is 3
 back=$(( $(ms) - t0 ))
 check "docker start: the replica is back in SRV within 1 s ($back ms)" [ "$back" -le 1000 ]
 
+# ---- pause and rename ----
+dk pause "$U3" >/dev/null
+wait_for 1 srv_is 2
+is "$(srv_count)" 2 "docker pause: out of SRV within 1 s"
+dk unpause "$U3" >/dev/null
+wait_for 1 srv_is 3
+is "$(srv_count)" 3 "docker unpause: back within 1 s"
+dk rename "${PROJECT}_order-service_2" "${PROJECT}_order-renamed"
+wait_for 2 sh -c "ip netns exec $NS dig @$DNS +short _order-service._tcp.svc.internal SRV | grep -q ' ${PROJECT}-order-renamed\.'"
+like "$(dns _order-service._tcp.svc.internal SRV | sort | tr '\n' ' ')" "${PROJECT}-order-renamed\.order-service.* ${PROJECT}-order-service-1\.order-service" \
+	"docker rename: the instance follows the container's new name"
+is "$(dns _order-service._tcp.svc.internal SRV | grep -c .)" 2 "and the old name is gone"
+
 # ---- scaling ----
 compose up -d --no-build --no-recreate --scale user-service=5 >>"$WORK/compose.log" 2>&1
 wait_for 20 srv_is 5
@@ -213,6 +226,16 @@ is "$(srv_count)" 0 "without renewals the leases ran out ($expired ms, lease $TT
 dk start "$REGC" >/dev/null
 wait_for 5 srv_is 4
 is "$(srv_count)" 4 "the registrar started again: all four registered"
+
+# ---- svcdns restarted without its state: the registrar registers again ----
+SVC=${PROJECT}_svcdns_1
+dk stop -t 1 "$SVC" >/dev/null
+dk run --rm --network none -v "${PROJECT}_svcdns-state:/state" svcdns-test-base sh -c 'rm -rf /state/*' ||
+	ok 1 "svcdns's state volume emptied"
+dk start "$SVC" >/dev/null
+wait_for 10 srv_is 4
+is "$(srv_count)" 4 "svcdns restarted with no state: the registrar registered all four again"
+check "it logged that the server had forgotten them" logs_have "$REGC" "the server had forgotten: registered again user-service/"
 
 # ---- dockerd restarted under a registrar that runs outside Docker ----
 dk stop -t 1 "$REGC" >/dev/null

@@ -32,7 +32,8 @@ enum parse_state {
 };
 
 struct docker_request {
-	struct bufferevent *bev;
+	struct bufferevent *bev;          /* NULL for a detached request (tests, fuzzing) */
+	struct evbuffer *detached_in;     /* a detached request's input */
 	int streaming;                   /* /events: hand on lines as they come */
 	enum parse_state state;
 	int status;                      /* the HTTP status, once read */
@@ -55,6 +56,8 @@ static void request_free(struct docker_request *r)
 		bufferevent_free(r->bev);
 	if (r->body)
 		evbuffer_free(r->body);
+	if (r->detached_in)
+		evbuffer_free(r->detached_in);
 	free(r);
 }
 
@@ -164,7 +167,8 @@ static int start_body(struct docker_request *r)
 			fail(r, r->status, "the daemon refused the stream");
 			return -1;
 		}
-		bufferevent_set_timeouts(r->bev, NULL, NULL);   /* events may be hours apart */
+		if (r->bev)
+			bufferevent_set_timeouts(r->bev, NULL, NULL);   /* events may be hours apart */
 		r->opened(r->arg);
 	}
 	if (r->chunked)
@@ -281,11 +285,27 @@ static void complete(struct docker_request *r)
 		finish_response(r);
 }
 
+/* The engine sent what is in `in`, and closed the connection after it when eof is set.
+ * Returns 1 when the request ended (its callback ran and it is freed), 0 to wait. */
+static int take_input(struct docker_request *r, struct evbuffer *in, int eof)
+{
+	int rc = parse_more(r, in);
+	if (rc < 0)
+		return 1;
+	if (rc == 1 || (eof && r->state == READ_TO_CLOSE)) {
+		complete(r);
+		return 1;
+	}
+	if (!eof)
+		return 0;
+	fail(r, -1, r->state == READ_STATUS ? "the daemon closed the connection without answering"
+					    : "the daemon closed the connection mid-response");
+	return 1;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
-	struct docker_request *r = arg;
-	if (parse_more(r, bufferevent_get_input(bev)) == 1)
-		complete(r);
+	take_input(arg, bufferevent_get_input(bev), 0);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -297,15 +317,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
 		/* Whatever is still buffered is the end of the response. */
-		int rc = parse_more(r, bufferevent_get_input(bev));
-		if (rc < 0)
-			return;
-		if (rc == 1 || r->state == READ_TO_CLOSE) {
-			complete(r);
-			return;
-		}
-		fail(r, -1, r->state == READ_STATUS ? "the daemon closed the connection without answering"
-						    : "the daemon closed the connection mid-response");
+		take_input(r, bufferevent_get_input(bev), 1);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)
@@ -378,6 +390,37 @@ struct docker_request *docker_stream(struct event_base *base, const char *socket
 	r->arg = arg;
 	errno = 0;
 	return start(base, socket_path, path, r);
+}
+
+struct docker_request *docker_request_detached(int streaming, docker_response_fn response, docker_opened_fn opened,
+					      docker_event_fn event, docker_closed_fn closed, void *arg)
+{
+	struct docker_request *r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return NULL;
+	r->streaming = streaming;
+	r->response = response;
+	r->opened = opened;
+	r->event = event;
+	r->closed = closed;
+	r->arg = arg;
+	r->content_left = -1;
+	r->body = evbuffer_new();
+	r->detached_in = evbuffer_new();
+	if (r->body == NULL || r->detached_in == NULL) {
+		request_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int docker_request_feed(struct docker_request *r, const void *data, size_t len, int eof)
+{
+	if (evbuffer_add(r->detached_in, data, len) < 0) {
+		fail(r, -1, "out of memory");
+		return 1;
+	}
+	return take_input(r, r->detached_in, eof);
 }
 
 int docker_url_encode(const char *text, char *out, size_t out_size)

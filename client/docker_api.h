@@ -38,6 +38,14 @@ struct docker_request *docker_stream(struct event_base *base, const char *socket
 /* Drops a request without calling its callbacks; NULL is fine. */
 void docker_request_cancel(struct docker_request *r);
 
+/* For tests and fuzzing: a request without a connection (a GET's callbacks when
+ * streaming is 0, a stream's otherwise), fed with docker_request_feed(). */
+struct docker_request *docker_request_detached(int streaming, docker_response_fn response, docker_opened_fn opened,
+					      docker_event_fn event, docker_closed_fn closed, void *arg);
+/* Feeds bytes as if the engine sent them, then its close when eof is set. Returns 1 when
+ * the request ended (its callback ran, it is freed), 0 while it waits for more. */
+int docker_request_feed(struct docker_request *r, const void *data, size_t len, int eof);
+
 /* Percent-encodes text for a URL query into out; returns -1 when out is too small. */
 int docker_url_encode(const char *text, char *out, size_t out_size);
 

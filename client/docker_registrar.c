@@ -250,7 +250,7 @@ static void collect_stray(const struct svcdns_instance *inst, void *arg)
 	const char *daemon = txt_value(inst, DOCKER_DAEMON_KEY);
 	if (id == NULL || s->failed || find(s->r, id) != NULL)
 		return;
-	if (daemon == NULL || strcmp(daemon, s->r->daemon_id) != 0)
+	if (daemon == NULL || s->r->daemon_id[0] == '\0' || strcmp(daemon, s->r->daemon_id) != 0)
 		return;
 	if (s->count == s->capacity) {
 		size_t capacity = s->capacity ? s->capacity * 2 : 16;
@@ -446,15 +446,15 @@ static void on_info(void *arg, int status, json_t *body, const char *error)
 	const char *id = json_string_value(json_object_get(body, "ID"));
 
 	r->info = NULL;
-	if (status != 200 || id == NULL) {
-		say(r, "cannot read the engine's /info: %s", status < 0 ? error : "no ID");
-		return;
-	}
-	snprintf(r->daemon_id, sizeof r->daemon_id, "%s", id);
+	if (status != 200 || id == NULL)   /* registering goes on; stray sweeps need the ID */
+		say(r, "cannot read the engine's ID from /info (%s): instances it marked stay to their leases",
+		    status < 0 ? error : "no ID");
+	snprintf(r->daemon_id, sizeof r->daemon_id, "%s", id != NULL ? id : "");
 	for (char *p = r->daemon_id; *p; p++)   /* a TXT value without spaces */
 		if (*p == ' ')
 			*p = '-';
 	r->list_started_ms = now_ms();
+	docker_request_cancel(r->list);
 	r->list = docker_get(r->base, r->o->socket_path, "/containers/json", on_list, r);
 	if (r->list == NULL)
 		say(r, "cannot list containers: %s", strerror(errno));

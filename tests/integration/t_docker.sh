@@ -12,8 +12,8 @@
 # (scripts/docker-base-image, cached under build/docker/) and the binaries of the flavour
 # under test copied in by Dockerfile.prebuilt; no registry, no network.
 # Needs root, docker.io, docker-compose and debootstrap (scripts/install-deps test); when
-# Docker cannot start, the test fails and says why. The first run takes about 1.5 min
-# (the debootstrap, about 45 s, is cached for later runs), later runs about 55 s.
+# Docker cannot start, the test fails and says why. The first run takes 1.5-2.5 min
+# (the debootstrap, 45-80 s, is cached for later runs), later runs about 55 s.
 # slow-test
 # alone-test
 . "$(dirname "$0")/../lib.sh"
@@ -136,6 +136,8 @@ if [ ! -s "$CACHE" ]; then
 fi
 DOCKER_HOST=unix://$SOCK DOCKER=/usr/bin/docker "$ROOT_DIR/scripts/docker-base-image" --cache "$CACHE" svcdns-test-base \
 	>"$WORK/base.log" 2>&1 || fail_now "base image imported from debootstrap (scripts/docker-base-image)" "$WORK/base.log"
+# Bases cached by earlier versions of scripts/docker-base-image are of no more use.
+find "$(dirname "$CACHE")" -maxdepth 1 -name 'base-*.tar' ! -name "$(basename "$CACHE")" -delete
 mkdir -p "$WORK/ctx/build/release"
 cp "$ROOT_DIR/Dockerfile.prebuilt" "$WORK/ctx/Dockerfile"
 # The flavour's binaries (ASan's too: the base has its runtime); a wrapper script, as

@@ -14,18 +14,43 @@
 
 #define DEFAULT_TIMEOUT_MS 1000
 #define DEFAULT_ATTEMPTS 3
+#define FAILOVER_PAUSE_FIRST_MS 100  /* between rounds over a server list: 100, 200, ... ms */
+
+/* Parses "A:P,B:P,...": each entry as transport_init() takes it. Returns 0, or -1 with
+ * errno EINVAL (an empty or bad entry, too many) or ENOMEM. */
+static int open_servers(struct svcdns_client *c, const char *list, int tcp)
+{
+	const char *entry = list;
+	for (;;) {
+		size_t len = strcspn(entry, ",");
+		char one[TRANSPORT_HOST_MAX + 16];
+		if (len == 0 || len >= sizeof one || c->server_count == CLIENT_SERVERS_MAX) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(one, entry, len);
+		one[len] = '\0';
+		if (transport_init(&c->servers[c->server_count], one, tcp) < 0)
+			return -1;
+		c->server_count++;
+		if (entry[len] == '\0')
+			return 0;
+		entry += len + 1;
+	}
+}
 
 struct svcdns_client *svcdns_open(const char *server, int tcp)
 {
 	struct svcdns_client *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
-	if (transport_init(&c->wire, server, tcp) < 0) {
-		int saved_errno = errno;
-		free(c);
+	if (server == NULL || open_servers(c, server, tcp) < 0) {
+		int saved_errno = server == NULL ? EINVAL : errno;
+		svcdns_close(c);
 		errno = saved_errno;
 		return NULL;
 	}
+	c->wire = &c->servers[0];
 	c->timeout_ms = DEFAULT_TIMEOUT_MS;
 	c->attempts = DEFAULT_ATTEMPTS;
 	return c;
@@ -35,9 +60,15 @@ void svcdns_close(struct svcdns_client *c)
 {
 	if (c == NULL)
 		return;
-	transport_free(&c->wire);
+	for (unsigned i = 0; i < c->server_count; i++)
+		transport_free(&c->servers[i]);
 	OPENSSL_cleanse(c->secret, sizeof c->secret);
 	free(c);
+}
+
+const char *svcdns_current_server(const struct svcdns_client *c)
+{
+	return c->wire->label;
 }
 
 int client_is_word(const char *text, size_t max_len)
@@ -86,7 +117,7 @@ void client_set_error(struct svcdns_client *c, const char *fmt, ...)
 /* The transport's failure becomes the client's; returns -1 for the caller to pass on. */
 static int wire_failed(struct svcdns_client *c)
 {
-	client_set_error(c, "%s", c->wire.error);
+	client_set_error(c, "%s", c->wire->error);
 	return -1;
 }
 
@@ -122,7 +153,9 @@ static int prepare_line(struct svcdns_client *c, const char *body, size_t *len)
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		time_t ts = now.tv_sec;
-		if (ts == c->last_signed_ts && strcmp(body, c->last_signed_body) == 0)
+		/* Replays are remembered per server: another server may take the same line. */
+		if (ts == c->last_signed_ts && c->current == c->last_signed_server &&
+		    strcmp(body, c->last_signed_body) == 0)
 			ts = wait_for_next_second(ts);
 		signed_len = sign_request(body, c->key_name, c->secret, c->secret_len, ts, c->request,
 					  CLIENT_REQUEST_MAX);
@@ -130,6 +163,7 @@ static int prepare_line(struct svcdns_client *c, const char *body, size_t *len)
 			goto too_long;
 		*len = (size_t)signed_len;
 		c->last_signed_ts = ts;
+		c->last_signed_server = c->current;
 		memcpy(c->last_signed_body, body, body_len + 1);
 	}
 	c->request[(*len)++] = '\n';
@@ -178,9 +212,9 @@ static int read_reply(struct svcdns_client *c, client_line_fn on_line, void *arg
 {
 	char *line = NULL;
 	for (;;) {
-		int got = transport_next_line(&c->wire, c->timeout_ms, &line);
+		int got = transport_next_line(c->wire, c->timeout_ms, &line);
 		if (got == 0) {
-			client_set_error(c, "%s", c->wire.error);
+			client_set_error(c, "%s", c->wire->error);
 			return 0;
 		}
 		if (got < 0)
@@ -193,29 +227,30 @@ static int read_reply(struct svcdns_client *c, client_line_fn on_line, void *arg
 		}
 		on_line(line, arg);
 		(*lines)++;
+		c->lines_delivered++;
 	}
 }
 
 /* UDP: one datagram per attempt, re-signed each time; any reply to any attempt answers
  * the request, since they all carry the same request. */
 static int exchange_udp(struct svcdns_client *c, const char *body, client_line_fn on_line, void *arg,
-			char *final, size_t final_size)
+			char *final, size_t final_size, unsigned attempts)
 {
 	int status = -1;
 	unsigned lines = 0;
 
-	if (transport_begin(&c->wire, c->timeout_ms) < 0) {
+	if (transport_begin(c->wire, c->timeout_ms) < 0) {
 		status = wire_failed(c);
 		goto out;
 	}
-	for (unsigned attempt = 1; attempt <= c->attempts; attempt++) {
+	for (unsigned attempt = 1; attempt <= attempts; attempt++) {
 		size_t len = 0;
 		int refused = prepare_line(c, body, &len);
 		if (refused != 0) {
 			status = refused;
 			goto out;
 		}
-		if (transport_send(&c->wire, c->request, len, c->timeout_ms) < 0) {
+		if (transport_send(c->wire, c->request, len, c->timeout_ms) < 0) {
 			status = wire_failed(c);
 			goto out;
 		}
@@ -224,10 +259,10 @@ static int exchange_udp(struct svcdns_client *c, const char *body, client_line_f
 			goto out;
 		c->unanswered_sends++;
 	}
-	client_set_error(c, "%s (%u attempt%s)", c->wire.error, c->attempts, c->attempts == 1 ? "" : "s");
+	client_set_error(c, "%s (%u attempt%s)", c->wire->error, attempts, attempts == 1 ? "" : "s");
 	status = -1;
 out:
-	transport_disconnect(&c->wire);
+	transport_disconnect(c->wire);
 	return status;
 }
 
@@ -241,30 +276,31 @@ static int exchange_tcp(struct svcdns_client *c, const char *body, client_line_f
 
 	for (int pass = 1; pass <= 2; pass++) {
 		unsigned lines = 0;
-		if (transport_begin(&c->wire, c->timeout_ms) < 0)
+		if (transport_begin(c->wire, c->timeout_ms) < 0)
 			return wire_failed(c);
 		size_t len = 0;
 		int refused = prepare_line(c, body, &len);
 		if (refused != 0)
 			return refused;
 		int got;
-		if (transport_send(&c->wire, c->request, len, c->timeout_ms) < 0)
+		if (transport_send(c->wire, c->request, len, c->timeout_ms) < 0)
 			got = wire_failed(c);
 		else
 			got = read_reply(c, on_line, arg, final, final_size, &status, &lines);
 		if (got > 0)
 			return status;
-		int retry = got < 0 && c->wire.peer_closed && c->wire.requests_on_connection > 1 && lines == 0;
+		int retry = got < 0 && c->wire->peer_closed && c->wire->requests_on_connection > 1 && lines == 0;
 		/* After a timeout or a failure the framing of the connection is unknown. */
-		transport_disconnect(&c->wire);
+		transport_disconnect(c->wire);
 		if (!retry)
 			break;
 	}
 	return -1;
 }
 
-int client_exchange(struct svcdns_client *c, const char *body, client_line_fn on_line, void *arg,
-		    char *final, size_t final_size)
+/* One request to the current server, signed again once after a replay refusal. */
+static int exchange_one(struct svcdns_client *c, const char *body, client_line_fn on_line, void *arg,
+			char *final, size_t final_size, unsigned udp_attempts)
 {
 	int status = -1;
 
@@ -273,10 +309,10 @@ int client_exchange(struct svcdns_client *c, const char *body, client_line_fn on
 			final[0] = '\0';
 		c->error[0] = '\0';
 		c->unanswered_sends = 0;
-		if (c->wire.tcp)
+		if (c->wire->tcp)
 			status = exchange_tcp(c, body, on_line, arg, final, final_size);
 		else
-			status = exchange_udp(c, body, on_line, arg, final, final_size);
+			status = exchange_udp(c, body, on_line, arg, final, final_size, udp_attempts);
 		if (status == 0)
 			c->error[0] = '\0';   /* an earlier attempt's timeout is no error any more */
 		/* Another process with this key may have sent this very request in this very
@@ -286,6 +322,60 @@ int client_exchange(struct svcdns_client *c, const char *body, client_line_fn on
 		if (status != 401 || !c->has_key || strcasestr(c->error, "replay") == NULL)
 			break;
 	}
+	return status;
+}
+
+/* A server that did not answer, refused the connection, or cannot take writes now (ERR
+ * 503: its store is unreachable, its journal not writable) passes the request on. */
+static int should_fail_over(int status)
+{
+	return status == -1 || status == 503;
+}
+
+/* Sleeps ms milliseconds (through signals: the time, not the wake-up, decides). */
+static void back_off(unsigned ms)
+{
+	int64_t until = monotonic_ms() + ms;
+	for (int64_t now = monotonic_ms(); now < until; now = monotonic_ms()) {
+		struct timespec rest = { (until - now) / 1000, ((until - now) % 1000) * 1000000L };
+		(void)nanosleep(&rest, NULL);
+	}
+}
+
+/* With one server, a request is what it always was: c->attempts UDP sends. With a list,
+ * each server gets one send per round, starting at the one that answered last, so that a
+ * dead or hung server costs at most one timeout before the next one is asked; up to
+ * c->attempts rounds, with a growing pause between them. A server that answers becomes
+ * the current one. A LIST that failed after some of its lines were handed out is not asked
+ * again elsewhere: the caller would see those lines twice. */
+int client_exchange(struct svcdns_client *c, const char *body, client_line_fn on_line, void *arg,
+		    char *final, size_t final_size)
+{
+	if (c->server_count == 1)
+		return exchange_one(c, body, on_line, arg, final, final_size, c->attempts);
+
+	char failures[CLIENT_ERROR_MAX] = "";
+	size_t used = 0;
+	int status = -1;
+	unsigned pause_ms = FAILOVER_PAUSE_FIRST_MS;
+	for (unsigned round = 0; round < c->attempts; round++) {
+		if (round > 0) {
+			back_off(pause_ms);
+			pause_ms *= 2;
+		}
+		for (unsigned i = 0; i < c->server_count; i++) {
+			c->lines_delivered = 0;
+			status = exchange_one(c, body, on_line, arg, final, final_size, 1);
+			if (!should_fail_over(status) || c->lines_delivered > 0)
+				return status;
+			if (round == c->attempts - 1 && used < sizeof failures)
+				used += (size_t)snprintf(failures + used, sizeof failures - used, "%s%s: %s",
+							 used ? "; " : "", c->wire->label, c->error);
+			c->current = (c->current + 1) % c->server_count;
+			c->wire = &c->servers[c->current];
+		}
+	}
+	client_set_error(c, "no server could take the request (%u rounds): %s", c->attempts, failures);
 	return status;
 }
 

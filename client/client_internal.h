@@ -14,18 +14,24 @@
 #define CLIENT_KEY_NAME_MAX 256
 #define CLIENT_SECRET_MAX 1024
 #define CLIENT_FINAL_LINE_MAX 1024 /* the final OK/ERR line as kept for the caller */
+#define CLIENT_SERVERS_MAX 16      /* servers in one "A:P,B:P,..." list */
 
 struct svcdns_client {
-	struct transport wire;            /* the server's address and the socket */
+	struct transport servers[CLIENT_SERVERS_MAX]; /* the list as given, each with its socket */
+	unsigned server_count;
+	unsigned current;                 /* the server that answered last: requests stick to it */
+	struct transport *wire;           /* servers + current */
 	unsigned timeout_ms;              /* reply timeout per attempt */
 	unsigned attempts;                /* UDP sends per request */
 	int has_key;                      /* sign requests with key_name and secret */
 	char key_name[CLIENT_KEY_NAME_MAX];
 	unsigned char secret[CLIENT_SECRET_MAX];
 	size_t secret_len;
-	time_t last_signed_ts;            /* ts and body of the last signed request: an identical */
+	time_t last_signed_ts;            /* ts, server and body of the last signed request: an identical */
+	unsigned last_signed_server;
 	char last_signed_body[CLIENT_REQUEST_MAX]; /* body is never signed twice in one second (replay) */
 	unsigned unanswered_sends;        /* UDP sends of the last request that got no reply */
+	unsigned lines_delivered;         /* LIST lines handed out by the request in progress */
 	char request[CLIENT_REQUEST_MAX + 2]; /* the line being sent, with its LF */
 	char error[CLIENT_ERROR_MAX];     /* svcdns_last_error() */
 };

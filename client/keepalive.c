@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "keepalive.h"
 #include "transport.h"
@@ -33,6 +34,7 @@ struct keepalive {
 	int registered;            /* registered once: renew first, register only when forgotten */
 	unsigned lease_s;          /* the lease last granted (before any: the one asked for) */
 	unsigned backoff_ms;       /* the wait before the next retry while failing */
+	char server[TRANSPORT_HOST_MAX + 8]; /* the server the last request went to */
 };
 
 static void say(struct keepalive *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -107,6 +109,13 @@ static void note_result(struct keepalive *k, int rc, int forgotten)
 	enum keepalive_state previous = k->state;
 	int previous_code = k->last_code;
 	const struct svcdns_instance *inst = k->inst;
+	const char *server = svcdns_current_server(k->client);
+
+	/* With a server list, the client moved on from one that failed. */
+	if (rc >= 0 && k->server[0] != '\0' && strcmp(server, k->server) != 0)
+		say(k, "failed over from %s to %s", k->server, server);
+	if (rc >= 0)
+		snprintf(k->server, sizeof k->server, "%s", server);
 
 	if (rc == 0) {
 		k->state = STATE_REGISTERED;

@@ -114,6 +114,12 @@ static int append_views(struct svcdns_client *c, struct line_builder *b, const s
 
 int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst, unsigned *granted_ttl)
 {
+	return svcdns_register_extra(c, inst, NULL, granted_ttl);
+}
+
+int svcdns_register_extra(struct svcdns_client *c, const struct svcdns_instance *inst, const char *extra,
+			  unsigned *granted_ttl)
+{
 	struct line_builder b = { .len = 0 };
 	char final[CLIENT_FINAL_LINE_MAX];
 	int rc;
@@ -144,8 +150,13 @@ int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst,
 	}
 	if ((rc = append_check(c, &b, inst)) != 0)
 		return rc;
-	if ((rc = append_check(c, &b, inst)) != 0)
-		return rc;
+	if (extra != NULL && extra[0] != '\0') {
+		if (strpbrk(extra, "\r\n") != NULL) {
+			client_set_error(c, "ERR 400 extra options: contain a line break (not sent)");
+			return 400;
+		}
+		append(&b, " %s", extra);
+	}
 	if (b.overflow)
 		return line_too_long(c);
 

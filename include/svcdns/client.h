@@ -40,8 +40,11 @@ struct svcdns_instance {
 	const char *effective_weight; /* list: its weight in answers while its service has a split */
 };
 
-/* Opens a client for "HOST:PORT" or "[V6]:PORT" (port defaults to 8053); tcp != 0 uses TCP. */
+/* Opens a client for "HOST:PORT" or "[V6]:PORT" (port defaults to 8053), or a list of up to
+ * 16 of them separated by commas, tried in order with failover; tcp != 0 uses TCP. */
 struct svcdns_client *svcdns_open(const char *server, int tcp);
+/* The server the next request goes to first: the one that answered last ("host:port"). */
+const char *svcdns_current_server(const struct svcdns_client *c);
 /* Closes the connection and frees the client. */
 void svcdns_close(struct svcdns_client *c);
 /* Signs every request with this key from now on; returns 0, or -1 for a bad key. */
@@ -53,6 +56,10 @@ const char *svcdns_last_error(const struct svcdns_client *c);
 
 /* REGISTER; *granted_ttl (may be NULL) gets the lease the server granted. */
 int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst, unsigned *granted_ttl);
+/* REGISTER with further space-separated KEY=VALUE options appended as given (extra may be
+ * NULL), for options the struct does not carry, such as tags= and addr=. */
+int svcdns_register_extra(struct svcdns_client *c, const struct svcdns_instance *inst, const char *extra,
+			  unsigned *granted_ttl);
 /* RENEW with ttl (0: the server's default). */
 int svcdns_renew(struct svcdns_client *c, const char *service, const char *instance, unsigned ttl,
 		 unsigned *granted_ttl);

@@ -1,7 +1,13 @@
 # svcdns container image: build stage on Debian 12, small runtime stage.
 #   docker build -t svcdns .
 #   docker run --rm -p 53:53/udp -p 53:53 -p 8053:8053/udp -p 8053:8053 svcdns
-FROM debian:12-slim AS build
+# Without an image registry, make a local Debian 12 base first and name it (the apt-get
+# steps below still fetch packages from Debian's archive):
+#   sudo scripts/docker-base-image svcdns-base
+#   docker build --build-arg BASE=svcdns-base -t svcdns .
+# Fully offline, from binaries built here with make: see Dockerfile.prebuilt.
+ARG BASE=debian:12-slim
+FROM ${BASE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential pkg-config \
       libldns-dev libevent-dev libyaml-dev libssl-dev libjansson-dev \
@@ -15,7 +21,7 @@ COPY include ./include
 COPY tests/unit ./tests/unit
 RUN make -j"$(nproc)" build/release/svcdns build/release/svcdnsctl
 
-FROM debian:12-slim
+FROM ${BASE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libldns3 libevent-2.1-7 libyaml-0-2 libssl3 \
       libjansson4 libcap2-bin \

@@ -49,7 +49,7 @@ endef
 $(eval $(call flavour,build/release,))
 $(eval $(call flavour,build/asan,$(SAN)))
 
-# Fuzz targets (libFuzzer, clang): the server's code under ASan+UBSan, fed by the fuzzer.
+# Fuzz targets (libFuzzer, clang): the server's and client's code under ASan+UBSan, fed by the fuzzer.
 FUZZ_CC    := clang
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -61,7 +61,9 @@ build/fuzz/obj/%.o: %.c
 	$(FUZZ_CC) $(CPPFLAGS) $(DEPFLAGS) $(FUZZ_FLAGS) $(WARN) -Wno-unknown-warning-option -Wno-gnu-variable-sized-type-not-at-end $(PKG_CFLAGS) -c $< -o $@
 build/fuzz/libsvcdnsd.a: $(SERVER_SRCS:%.c=build/fuzz/obj/%.o)
 	@rm -f $@; ar rcs $@ $^
-build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a
+build/fuzz/libsvcdns.a: $(CLIENT_SRCS:%.c=build/fuzz/obj/%.o)
+	@rm -f $@; ar rcs $@ $^
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsvcdnsd.a build/fuzz/libsvcdns.a
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lm
 
 # Header dependencies the compiler wrote (absent before the first build).

@@ -30,6 +30,41 @@ static json_t *health_json(const struct svcdns_instance *inst)
 			 "rise", (int)inst->rise);
 }
 
+/* "a,b" as ["a","b"]. */
+static json_t *comma_list_json(const char *text)
+{
+	json_t *list = json_array();
+	for (const char *p = text; list && *p;) {
+		size_t len = strcspn(p, ",");
+		if (json_array_append_new(list, json_stringn(p, len)) < 0) {
+			json_decref(list);
+			return NULL;
+		}
+		p += len + (p[len] == ',');
+	}
+	return list;
+}
+
+/* tags, networks, addrs and effective_weight as the HTTP API adds them: only when set. */
+static int add_views(json_t *item, const struct svcdns_instance *inst)
+{
+	json_t *addrs = NULL;
+	if (inst->addrs[0]) {
+		addrs = json_array();
+		for (int i = 0; addrs && i < SVCDNS_MAX_ADDRS && inst->addrs[i] != NULL; i++)
+			if (json_array_append_new(addrs, json_string(inst->addrs[i])) < 0) {
+				json_decref(addrs);
+				return -1;
+			}
+	}
+	return (inst->tags && json_object_set_new(item, "tags", comma_list_json(inst->tags)) < 0) ||
+	       (inst->networks && json_object_set_new(item, "networks", comma_list_json(inst->networks)) < 0) ||
+	       (addrs && json_object_set_new(item, "addrs", addrs) < 0) ||
+	       (inst->effective_weight &&
+		json_object_set_new(item, "effective_weight", json_integer(strtol(inst->effective_weight, NULL, 10))) < 0)
+	       ? -1 : 0;
+}
+
 void list_json_add(const struct svcdns_instance *inst, void *arg)
 {
 	struct list_json *lj = arg;
@@ -49,7 +84,8 @@ void list_json_add(const struct svcdns_instance *inst, void *arg)
 				       "ttl", (json_int_t)inst->ttl,
 				       "txt", txt,
 				       "static", inst->is_static) : NULL;
-	if (item && inst->check && json_object_set_new(item, "health", health_json(inst)) < 0)
+	if (item && ((inst->check && json_object_set_new(item, "health", health_json(inst)) < 0) ||
+		     add_views(item, inst) < 0))
 		lj->failed = 1;
 	if (!item || json_array_append_new(lj->instances, item) < 0)
 		lj->failed = 1;

@@ -90,7 +90,35 @@ static int append_check(struct svcdns_client *c, struct line_builder *b, const s
 	return 0;
 }
 
+/* tags=, addr=, network=; the server checks the names and addresses. */
+static int append_views(struct svcdns_client *c, struct line_builder *b, const struct svcdns_instance *inst)
+{
+	int rc;
+	if (inst->tags) {
+		if ((rc = check_field(c, "tags", inst->tags, 8 * (NAME_MAX_LEN + 1))) != 0)
+			return rc;
+		append(b, " tags=%s", inst->tags);
+	}
+	for (int i = 0; i < SVCDNS_MAX_ADDRS && inst->addrs[i] != NULL; i++) {
+		if ((rc = check_field(c, "addr", inst->addrs[i], ADDRESS_MAX_LEN)) != 0)
+			return rc;
+		append(b, " addr=%s", inst->addrs[i]);
+	}
+	if (inst->network) {
+		if ((rc = check_field(c, "network", inst->network, 4 * (NAME_MAX_LEN + 1))) != 0)
+			return rc;
+		append(b, " network=%s", inst->network);
+	}
+	return 0;
+}
+
 int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst, unsigned *granted_ttl)
+{
+	return svcdns_register_extra(c, inst, NULL, granted_ttl);
+}
+
+int svcdns_register_extra(struct svcdns_client *c, const struct svcdns_instance *inst, const char *extra,
+			  unsigned *granted_ttl)
 {
 	struct line_builder b = { .len = 0 };
 	char final[CLIENT_FINAL_LINE_MAX];
@@ -111,8 +139,10 @@ int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst,
 		append(&b, " proto=%s", inst->proto);
 	if (inst->priority > 0)
 		append(&b, " priority=%u", (unsigned)inst->priority);
-	if (inst->weight > 0)
+	if (inst->weight > 0 || inst->weight_set)
 		append(&b, " weight=%u", (unsigned)inst->weight);
+	if ((rc = append_views(c, &b, inst)) != 0)
+		return rc;
 	for (int i = 0; i < SVCDNS_MAX_TXT && inst->txt[i] != NULL; i++) {
 		if ((rc = check_field(c, "txt", inst->txt[i], TXT_MAX_LEN)) != 0)
 			return rc;
@@ -120,8 +150,13 @@ int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst,
 	}
 	if ((rc = append_check(c, &b, inst)) != 0)
 		return rc;
-	if ((rc = append_check(c, &b, inst)) != 0)
-		return rc;
+	if (extra != NULL && extra[0] != '\0') {
+		if (strpbrk(extra, "\r\n") != NULL) {
+			client_set_error(c, "ERR 400 extra options: contain a line break (not sent)");
+			return 400;
+		}
+		append(&b, " %s", extra);
+	}
 	if (b.overflow)
 		return line_too_long(c);
 
@@ -175,6 +210,26 @@ int svcdns_deregister(struct svcdns_client *c, const char *service, const char *
 	return rc;
 }
 
+int svcdns_split(struct svcdns_client *c, const char *service, const char *shares)
+{
+	struct line_builder b = { .len = 0 };
+	int rc;
+	if ((rc = check_field(c, "service", service, NAME_MAX_LEN)) != 0)
+		return rc;
+	append(&b, "SPLIT %s", service);
+	if (shares && *shares) {
+		if (strpbrk(shares, "\t\r\n") || shares[0] == ' ' || strstr(shares, "  ") ||
+		    shares[strlen(shares) - 1] == ' ') {
+			client_set_error(c, "ERR 400 shares: separate TAG=PERCENT with single spaces (not sent)");
+			return 400;
+		}
+		append(&b, " %s", shares);
+	}
+	if (b.overflow)
+		return line_too_long(c);
+	return client_exchange(c, b.text, NULL, NULL, NULL, 0);
+}
+
 int svcdns_ping(struct svcdns_client *c)
 {
 	return client_exchange(c, "PING", NULL, NULL, NULL, 0);
@@ -214,7 +269,7 @@ static int parse_instance_line(char *line, struct svcdns_instance *inst)
 	char *save = NULL;
 	char *fields[4];
 	unsigned long number = 0;
-	int txt_count = 0;
+	int txt_count = 0, addr_count = 0;
 
 	memset(inst, 0, sizeof *inst);
 	for (int i = 0; i < 4; i++) {
@@ -244,6 +299,18 @@ static int parse_instance_line(char *line, struct svcdns_instance *inst)
 			if (parse_number(opt + 7, 65535, &number) < 0)
 				return -1;
 			inst->weight = (uint16_t)number;
+			inst->weight_set = 1;
+		} else if (strncmp(opt, "tags=", 5) == 0) {
+			inst->tags = opt + 5;
+		} else if (strncmp(opt, "addr=", 5) == 0) {
+			if (addr_count < SVCDNS_MAX_ADDRS)
+				inst->addrs[addr_count++] = opt + 5;
+		} else if (strncmp(opt, "network=", 8) == 0) {
+			inst->network = opt + 8;
+		} else if (strncmp(opt, "networks=", 9) == 0) {
+			inst->networks = opt + 9;
+		} else if (strncmp(opt, "effective-weight=", 17) == 0) {
+			inst->effective_weight = opt + 17;
 		} else if (strncmp(opt, "txt=", 4) == 0) {
 			if (txt_count < SVCDNS_MAX_TXT)
 				inst->txt[txt_count++] = opt + 4;

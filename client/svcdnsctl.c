@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "docker_registrar.h"
 #include "keepalive.h"
 #include "list_json.h"
 #include "watch.h"
@@ -31,15 +32,22 @@ static const char usage_text[] =
 	"commands:\n"
 	"  register SERVICE INSTANCE ADDRESS PORT [--ttl N] [--proto tcp|udp] [--priority N]\n"
 	"           [--weight N] [--txt K=V]... [--check URL [--interval D] [--timeout D]\n"
-	"           [--fall N] [--rise N]] [--keepalive]\n"
+	"           [--fall N] [--rise N]] [--tag TAG]... [--addr ADDRESS]...\n"
+	"           [--network NAME[,NAME]] [--keepalive]\n"
 	"  renew SERVICE INSTANCE [--ttl N]\n"
 	"  deregister SERVICE INSTANCE\n"
 	"  list [SERVICE] [--json]   print the server's instance lines (over TCP when\n"
 	"                         the answer is too large for UDP); --json: as GET /v1/services\n"
+	"  split SERVICE [TAG=PERCENT]... [--limit N]   weighted answers between tags\n"
+	"                         (percents sum to 100); no shares: clear the split\n"
 	"  ping\n"
 	"  watch [--json] [--once]   follow registrations, renewals, expiries (HTTP API);\n"
 	"                         reconnects with backoff when the stream ends; --json: the\n"
 	"                         stream's JSON lines; --once: exit 1 when the stream ends\n"
+	"  docker [--docker-socket PATH] [--network NAME] [--compose] [--ttl N]\n"
+	"         [--deregister-on-exit]   register a Docker engine's containers from their\n"
+	"                         svcdns.* labels, renew them while they run, deregister\n"
+	"                         them when they stop (see README, \"Docker\")\n"
 	"\n"
 	"  --server HOST:PORT     registration listener; IPv6 as [::1]:8053; a comma list\n"
 	"                         fails over: a server that does not answer, refuses or\n"
@@ -53,6 +61,15 @@ static const char usage_text[] =
 	"  --keepalive            stay in the foreground: renew at a third of the lease,\n"
 	"                         register again when the server forgot the instance,\n"
 	"                         deregister on SIGINT or SIGTERM\n"
+	"  --docker-socket PATH   docker: the engine's API socket (default DOCKER_HOST's\n"
+	"                         unix://PATH, else /var/run/docker.sock)\n"
+	"  --network NAME         docker: register the address on this network (compose's\n"
+	"                         PROJECT_NAME matches too); default: the only network.\n"
+	"                         register: network=NAME[,NAME] for an address in no network\n"
+	"  --compose              docker: com.docker.compose.service names the service\n"
+	"                         of a container without svcdns.service\n"
+	"  --deregister-on-exit   docker: on SIGINT/SIGTERM deregister every container\n"
+	"                         held; without it their leases run out by themselves\n"
 	"  -h, --help, --version\n"
 	"\n"
 	"Exit status: 0 OK, 1 ERR reply or server unreachable, 2 usage error.\n";
@@ -60,7 +77,8 @@ static const char usage_text[] =
 enum option_id {
 	OPT_SERVER = 256, OPT_TCP, OPT_KEY, OPT_KEY_FILE, OPT_HTTP, OPT_TTL, OPT_PROTO, OPT_PRIORITY,
 	OPT_WEIGHT, OPT_TXT, OPT_CHECK, OPT_INTERVAL, OPT_TIMEOUT, OPT_FALL, OPT_RISE, OPT_KEEPALIVE,
-	OPT_JSON, OPT_ONCE, OPT_HELP, OPT_VERSION,
+	OPT_TAG, OPT_ADDR, OPT_LIMIT, OPT_JSON, OPT_ONCE, OPT_DOCKER_SOCKET, OPT_NETWORK, OPT_COMPOSE,
+	OPT_DEREGISTER_ON_EXIT, OPT_HELP, OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -80,8 +98,15 @@ static const struct option long_options[] = {
 	{ "fall", required_argument, NULL, OPT_FALL },
 	{ "rise", required_argument, NULL, OPT_RISE },
 	{ "keepalive", no_argument, NULL, OPT_KEEPALIVE },
+	{ "tag", required_argument, NULL, OPT_TAG },
+	{ "addr", required_argument, NULL, OPT_ADDR },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "docker-socket", required_argument, NULL, OPT_DOCKER_SOCKET },
+	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "compose", no_argument, NULL, OPT_COMPOSE },
+	{ "deregister-on-exit", no_argument, NULL, OPT_DEREGISTER_ON_EXIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -99,7 +124,14 @@ struct command_line {
 	int keepalive;
 	int json;                         /* list, watch: JSON output */
 	int once;                         /* watch: no reconnecting */
+	const char *docker_socket;        /* docker: the engine's socket */
+	const char *network;              /* docker: --network */
+	int compose;                      /* docker: --compose */
+	int deregister_on_exit;           /* docker: --deregister-on-exit */
 	int txt_count;
+	int addr_count;
+	char tags[8 * 64 + 1];            /* --tag, joined with commas */
+	unsigned limit;                   /* split --limit */
 	char **args;                      /* COMMAND and its operands */
 	int arg_count;
 };
@@ -196,6 +228,7 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 			if (parse_number(optarg, 0, 65535, &number) < 0)
 				return usage_error("--weight '%s' is not a number 0-65535", optarg);
 			cl->inst.weight = (uint16_t)number;
+			cl->inst.weight_set = 1;
 			cl->command_options |= option_bit(OPT_WEIGHT);
 			break;
 		case OPT_TXT:
@@ -228,6 +261,28 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 			*(opt == OPT_FALL ? &cl->inst.fall : &cl->inst.rise) = (unsigned)number;
 			cl->command_options |= option_bit(opt);
 			break;
+		case OPT_TAG:
+			if (optarg[0] == '\0' || strpbrk(optarg, " \t\r\n") != NULL ||
+			    strlen(cl->tags) + strlen(optarg) + 2 > sizeof cl->tags)
+				return usage_error("--tag '%s': a name (or NAME,NAME) without spaces; at most 8 tags", optarg);
+			if (cl->tags[0])
+				strcat(cl->tags, ",");
+			strcat(cl->tags, optarg);
+			cl->inst.tags = cl->tags;
+			cl->command_options |= option_bit(OPT_TAG);
+			break;
+		case OPT_ADDR:
+			if (cl->addr_count == SVCDNS_MAX_ADDRS)
+				return usage_error("more than %d --addr options", SVCDNS_MAX_ADDRS);
+			cl->inst.addrs[cl->addr_count++] = optarg;
+			cl->command_options |= option_bit(OPT_ADDR);
+			break;
+		case OPT_LIMIT:
+			if (parse_number(optarg, 1, 65535, &number) < 0)
+				return usage_error("--limit '%s' is not a number 1-65535", optarg);
+			cl->limit = (unsigned)number;
+			cl->command_options |= option_bit(OPT_LIMIT);
+			break;
 		case OPT_KEEPALIVE:
 			cl->keepalive = 1;
 			cl->command_options |= option_bit(OPT_KEEPALIVE);
@@ -239,6 +294,20 @@ static int parse_options(int argc, char **argv, struct command_line *cl)
 		case OPT_ONCE:
 			cl->once = 1;
 			cl->command_options |= option_bit(OPT_ONCE);
+			break;
+		case OPT_DOCKER_SOCKET:
+		case OPT_NETWORK:
+			if (optarg[0] == '\0')
+				return usage_error("--%s needs a non-empty value", option_name(opt));
+			*(opt == OPT_NETWORK ? &cl->network : &cl->docker_socket) = optarg;
+			if (opt == OPT_NETWORK)
+				cl->inst.network = optarg;  /* register: network= for an address in no network */
+			cl->command_options |= option_bit(opt);
+			break;
+		case OPT_COMPOSE:
+		case OPT_DEREGISTER_ON_EXIT:
+			*(opt == OPT_COMPOSE ? &cl->compose : &cl->deregister_on_exit) = 1;
+			cl->command_options |= option_bit(opt);
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -348,15 +417,16 @@ static void log_to_stderr(void *arg, const char *message)
 	fprintf(stderr, "svcdnsctl: %s\n", message);
 }
 
-static int run_keepalive(struct svcdns_client *c, const struct svcdns_instance *inst)
+/* Returns the read end of a pipe that SIGINT and SIGTERM write to, or -1. The write end
+ * stays open: a late signal must find a valid fd in the handler. */
+static int catch_stop_signals(void)
 {
 	int stop_pipe[2] = { -1, -1 };
 	struct sigaction action = { 0 };
-	int status = EXIT_FAILED;
 
 	if (pipe2(stop_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
 		fprintf(stderr, "svcdnsctl: cannot create a pipe: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
 	stop_pipe_write_fd = stop_pipe[1];
 	action.sa_handler = on_stop_signal;
@@ -364,15 +434,20 @@ static int run_keepalive(struct svcdns_client *c, const struct svcdns_instance *
 	sigemptyset(&action.sa_mask);
 	if (sigaction(SIGINT, &action, NULL) < 0 || sigaction(SIGTERM, &action, NULL) < 0) {
 		fprintf(stderr, "svcdnsctl: cannot catch SIGINT/SIGTERM: %s\n", strerror(errno));
-		goto out;
-	}
-	int rc = keepalive_run(c, inst, stop_pipe[0], log_to_stderr, NULL);
-	status = rc == 0 ? EXIT_OK : EXIT_FAILED;
-out:
-	if (stop_pipe[0] >= 0)
 		close(stop_pipe[0]);
-	/* The write end stays open: a late signal must find a valid fd in the handler. */
-	return status;
+		return -1;
+	}
+	return stop_pipe[0];
+}
+
+static int run_keepalive(struct svcdns_client *c, const struct svcdns_instance *inst)
+{
+	int stop_fd = catch_stop_signals();
+	if (stop_fd < 0)
+		return EXIT_FAILED;
+	int rc = keepalive_run(c, inst, stop_fd, log_to_stderr, NULL);
+	close(stop_fd);
+	return rc == 0 ? EXIT_OK : EXIT_FAILED;
 }
 
 /* ---- the commands ---- */
@@ -385,10 +460,20 @@ static void print_instance(const struct svcdns_instance *inst, void *arg)
 		printf(" proto=udp");
 	if (inst->priority > 0)
 		printf(" priority=%u", (unsigned)inst->priority);
-	if (inst->weight > 0)
+	if (inst->weight > 0 || inst->weight_set)
 		printf(" weight=%u", (unsigned)inst->weight);
 	for (int i = 0; i < SVCDNS_MAX_TXT && inst->txt[i] != NULL; i++)
 		printf(" txt=%s", inst->txt[i]);
+	if (inst->tags)
+		printf(" tags=%s", inst->tags);
+	for (int i = 0; i < SVCDNS_MAX_ADDRS && inst->addrs[i] != NULL; i++)
+		printf(" addr=%s", inst->addrs[i]);
+	if (inst->network)
+		printf(" network=%s", inst->network);
+	if (inst->networks)
+		printf(" networks=%s", inst->networks);
+	if (inst->effective_weight)
+		printf(" effective-weight=%s", inst->effective_weight);
 	if (inst->check)
 		printf(" check=%s", inst->check);
 	if (inst->interval)
@@ -491,6 +576,79 @@ out:
 	return status;
 }
 
+/* split SERVICE [TAG=PERCENT]... [--limit N]: the shares go to the server as written. */
+static int command_split(struct svcdns_client *c, struct command_line *cl)
+{
+	char shares[1024] = "";
+	size_t len = 0;
+	if (cl->arg_count < 2)
+		return usage_error("split takes SERVICE [TAG=PERCENT]...");
+	for (int i = 2; i < cl->arg_count; i++) {
+		int n = snprintf(shares + len, sizeof shares - len, "%s%s", len ? " " : "", cl->args[i]);
+		if (n < 0 || (size_t)n >= sizeof shares - len)
+			return usage_error("too many shares");
+		len += (size_t)n;
+	}
+	if (cl->limit) {
+		if (len == 0)
+			return usage_error("--limit needs TAG=PERCENT shares");
+		snprintf(shares + len, sizeof shares - len, " limit=%u", cl->limit);
+	}
+	int status = svcdns_split(c, cl->args[1], shares);
+	if (status == 0)
+		printf("OK\n");
+	return report(c, status);
+}
+
+/* DOCKER_HOST=unix:///path names the socket; a tcp:// engine is not supported. */
+static const char *docker_socket_path(const struct command_line *cl)
+{
+	const char *host = getenv("DOCKER_HOST");
+	if (cl->docker_socket != NULL)
+		return cl->docker_socket;
+	if (host != NULL && strncmp(host, "unix://", 7) == 0 && host[7] != '\0')
+		return host + 7;
+	return "/var/run/docker.sock";
+}
+
+static int command_docker(struct svcdns_client *c, struct command_line *cl)
+{
+	struct svcdns_client *list_client = NULL;
+	const char *host = getenv("DOCKER_HOST");
+	int status = EXIT_FAILED, stop_fd = -1;
+
+	if (cl->arg_count != 1)
+		return usage_error("docker takes no operands");
+	if (cl->docker_socket == NULL && host != NULL && host[0] != '\0' && strncmp(host, "unix://", 7) != 0)
+		return usage_error("DOCKER_HOST '%s': only unix:// sockets are supported (or use --docker-socket)", host);
+	struct docker_registrar_options options = {
+		.socket_path = docker_socket_path(cl),
+		.labels = { .network = cl->network, .compose = cl->compose, .default_ttl = cl->inst.ttl },
+		.deregister_on_exit = cl->deregister_on_exit,
+		.log = log_to_stderr,
+	};
+	/* LIST over TCP: the instances of a whole engine need not fit one datagram. */
+	list_client = svcdns_open(cl->server, 1);
+	if (list_client == NULL) {
+		fprintf(stderr, "svcdnsctl: %s\n", strerror(errno));
+		goto out;
+	}
+	status = set_up_key(list_client, cl);
+	if (status != -1)
+		goto out;
+	status = EXIT_FAILED;
+	stop_fd = catch_stop_signals();
+	if (stop_fd < 0)
+		goto out;
+	if (docker_registrar_run(c, list_client, &options, stop_fd) == 0)
+		status = EXIT_OK;
+out:
+	if (stop_fd >= 0)
+		close(stop_fd);
+	svcdns_close(list_client);
+	return status;
+}
+
 static int command_ping(struct svcdns_client *c, struct command_line *cl)
 {
 	if (cl->arg_count != 1)
@@ -504,17 +662,20 @@ static int command_ping(struct svcdns_client *c, struct command_line *cl)
 struct command {
 	const char *name;
 	int (*run)(struct svcdns_client *c, struct command_line *cl);
-	int options[12];       /* the command options it takes (option ids), 0-terminated */
+	int options[16];       /* the command options it takes (option ids), 0-terminated */
 };
 
 static const struct command commands[] = {
 	{ "register", command_register, { OPT_TTL, OPT_PROTO, OPT_PRIORITY, OPT_WEIGHT, OPT_TXT, OPT_CHECK,
-					  OPT_INTERVAL, OPT_TIMEOUT, OPT_FALL, OPT_RISE, OPT_KEEPALIVE } },
+					  OPT_INTERVAL, OPT_TIMEOUT, OPT_FALL, OPT_RISE, OPT_KEEPALIVE, OPT_TAG,
+					  OPT_ADDR, OPT_NETWORK } },
+	{ "split", command_split, { OPT_LIMIT } },
 	{ "renew", command_renew, { OPT_TTL } },
 	{ "deregister", command_deregister, { 0 } },
 	{ "list", command_list, { OPT_JSON } },
 	{ "ping", command_ping, { 0 } },
 	{ "watch", NULL, { OPT_JSON, OPT_ONCE } },  /* talks HTTP, not the registration protocol: see main */
+	{ "docker", command_docker, { OPT_TTL, OPT_DOCKER_SOCKET, OPT_NETWORK, OPT_COMPOSE, OPT_DEREGISTER_ON_EXIT } },
 };
 
 static int command_takes(const struct command *command, int option_id)
@@ -535,7 +696,7 @@ int main(int argc, char **argv)
 	if (status != -1)
 		goto out;
 	if (cl.arg_count == 0) {
-		status = usage_error("no command given (register, renew, deregister, list, ping, watch)");
+		status = usage_error("no command given (register, renew, deregister, list, split, ping, watch, docker)");
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -545,7 +706,7 @@ int main(int argc, char **argv)
 		status = usage_error("unknown command '%s'", cl.args[0]);
 		goto out;
 	}
-	for (int id = OPT_TTL; id <= OPT_ONCE; id++) {
+	for (int id = OPT_TTL; id <= OPT_DEREGISTER_ON_EXIT; id++) {
 		if ((cl.command_options & option_bit(id)) != 0 && !command_takes(command, id)) {
 			status = usage_error("--%s is not an option of %s", option_name(id), command->name);
 			goto out;

@@ -122,6 +122,11 @@ int cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa)
 {
 	uint8_t addr[16];
 	int family = sockaddr_ip(sa, addr);
+	return cidr_list_match_ip(list, family, addr);
+}
+
+int cidr_list_match_ip(const struct cidr_list *list, int family, const uint8_t *addr)
+{
 	for (size_t i = 0; i < list->count; i++)
 		if (list->items[i].family == family &&
 		    prefix_matches(addr, list->items[i].addr, list->items[i].prefix))

@@ -28,6 +28,8 @@ void cidr_format(const struct cidr *c, char *out, size_t size);
 /* Appends every entry of a comma-free list of texts; returns 0 or -1 on a bad entry. */
 int cidr_list_add_texts(struct cidr_list *list, const char *const *texts, size_t count);
 void cidr_list_free(struct cidr_list *list);
+/* True when the address (4 or 16 bytes of family) lies in the list. */
+int cidr_list_match_ip(const struct cidr_list *list, int family, const uint8_t *addr);
 /* True when the socket address lies in the list (IPv4-mapped IPv6 counts as IPv4). */
 int cidr_list_match(const struct cidr_list *list, const struct sockaddr *sa);
 /* The address of a socket address, IPv4-mapped IPv6 unwrapped; returns the family. */

@@ -58,6 +58,7 @@ void config_defaults(struct config *cfg)
 	cidr_list_add_texts(&cfg->allow_from, private_ranges, 6);
 	static const char *const loopback[] = { "127.0.0.0/8", "::1/128" };
 	cidr_list_add_texts(&cfg->rate_limit_exempt, loopback, 2);
+	cidr_list_add_texts(&cfg->see_all, loopback, 2);
 	cfg->max_instances_per_service = 100000;
 	cfg->max_instances = 2000000;
 	cfg->max_line_length = 4096;  /* above the longest valid REGISTER (64 fields, 1,024 bytes of TXT) */
@@ -185,6 +186,7 @@ void config_free(struct config *cfg)
 	cidr_list_free(&cfg->allow_from);
 	cidr_list_free(&cfg->allow_query);
 	cidr_list_free(&cfg->rate_limit_exempt);
+	config_free_views(cfg);
 }
 
 int config_set_domain(struct config *cfg, const char *text, char err[CONFIG_ERROR_MAX])

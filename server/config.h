@@ -161,6 +161,17 @@ struct config {
 	} *answer_limits;                 /* per-service answer-limit, owned */
 	size_t answer_limit_count;
 
+	/* views, subsets and weights (networks:, see-all:, splits: in the file; views.h) */
+	struct network {
+		char name[DNAME_MAX_LABEL + 1];   /* lowercase LDH label */
+		struct cidr_list cidrs;
+	} *networks;                      /* owned; none: every client sees everything */
+	size_t network_count;             /* at most VIEWS_MAX_NETWORKS */
+	struct cidr_list see_all;         /* sources that see every network (default: loopback) */
+	struct split *splits;             /* splits:, owned */
+	size_t split_count;
+	int dns_sd;                       /* answer DNS-SD browsing names (dnssd.c); off by default */
+
 	/* health checks (health: in the file) */
 	uint32_t health_max_concurrent;   /* probes in flight at once */
 	int health_only_passing;          /* answers leave out warning instances too */
@@ -200,6 +211,8 @@ void config_store_defaults(struct config *cfg);
 /* Derives the store's prefix and node id and checks what goes together; 0 or -1 with err.
  * Call after config_finish. */
 int config_store_finish(struct config *cfg, char err[CONFIG_ERROR_MAX]);
+/* The index of a network by name (lowercase), or -1. */
+int config_find_network(const struct config *cfg, const char *name);
 /* Frees what the config owns. */
 void config_free(struct config *cfg);
 

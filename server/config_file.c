@@ -90,7 +90,7 @@ static int add_cidr(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *a
 	return 0;
 }
 
-static int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, struct cidr_list *list)
+int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, struct cidr_list *list)
 {
 	cidr_list_free(list);
 	return cfg_for_each_item(y, v, key, add_cidr, list);
@@ -426,6 +426,10 @@ static const struct key_rule top_rules[] = {
 	{ "store-timeout", set_store_timeout },
 	{ "node-id", set_node_id },
 	{ "node-lease", set_node_lease },
+	{ "networks", set_networks },
+	{ "see-all", set_see_all },
+	{ "splits", set_splits },
+	{ "dns-sd", set_dns_sd },
 	{ NULL, NULL },
 };
 
@@ -459,6 +463,8 @@ int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR
 		rc = cfg_apply_mapping(&y, root, "", top_rules, cfg);
 	if (rc == 0)
 		rc = config_resolve_transfer_keys(cfg, err);
+	if (rc == 0)
+		rc = config_check_views(cfg, err);
 	if (rc == 0 && cfg->ttl_min > cfg->ttl_max) {
 		snprintf(err, CONFIG_ERROR_MAX, "%s:1: ttl-min: %u is above ttl-max %u", path,
 			 cfg->ttl_min, cfg->ttl_max);

@@ -45,6 +45,7 @@ static int svc_priority(struct yaml_ctx *y, void *t, const char *k, yaml_node_t 
 }
 static int svc_weight(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
 {
+	((struct instance_spec *)t)->extras.weight_set = true;  /* as REGISTER's weight= */
 	return svc_u16(y, v, k, &((struct instance_spec *)t)->weight);
 }
 static int svc_proto(struct yaml_ctx *y, void *t, const char *k, yaml_node_t *v)
@@ -91,6 +92,9 @@ static const struct key_rule service_rules[] = {
 	{ "weight", svc_weight },
 	{ "txt", svc_txt },
 	{ "check", set_service_check },
+	{ "tags", set_service_tags },
+	{ "addrs", set_service_addrs },
+	{ "network", set_service_network },
 	{ NULL, NULL },
 };
 

@@ -77,9 +77,24 @@ int set_store_prefix(struct yaml_ctx *y, void *target, const char *key, yaml_nod
 int set_store_timeout(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_node_id(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_node_lease(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+/* config_views.c: networks, see-all, splits and dns-sd */
+int set_networks(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_see_all(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_splits(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_dns_sd(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+/* services[].tags, .addrs (after .address), .network: as REGISTER's tags=, addr=, network= */
+int set_service_tags(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_service_addrs(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+int set_service_network(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+/* config_file.c: the cidr list of a key (one item or a sequence), replacing list */
+int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, struct cidr_list *list);
 /* config_file.c: true/yes/on or false/no/off */
 int set_bool(struct yaml_ctx *y, yaml_node_t *v, const char *key, int *field);
 /* config.c */
 void config_free_keys(struct config *cfg);
+/* config_views.c */
+void config_free_views(struct config *cfg);
+/* Once the file is read whole: every services[].network names a network; 0 or -1 with err. */
+int config_check_views(const struct config *cfg, char err[CONFIG_ERROR_MAX]);
 
 #endif

@@ -6,10 +6,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_answer.h"
-#include "dns_wire.h"
+#include "dns_answer_internal.h"
+#include "views.h"
+#include "weights.h"
 
-static struct answer_item *add_item(struct answer *a, enum answer_section s, enum item_kind kind,
+struct answer_item *answer_add_item(struct answer *a, enum answer_section s, enum item_kind kind,
 				    const uint8_t *owner, uint16_t type, uint32_t ttl)
 {
 	if (a->item_count[s] == ANSWER_MAX_ITEMS)
@@ -34,11 +35,21 @@ static int ensure_scratch(struct responder *r, size_t n)
 	if (!grown)
 		return -1;
 	r->scratch = grown;
+	uint32_t *weights = realloc(r->scratch_weights, cap * sizeof *weights);
+	if (!weights)
+		return -1;
+	r->scratch_weights = weights;
 	r->scratch_capacity = cap;
 	return 0;
 }
 
 enum { ANY_FAMILY = 0 };
+
+static bool in_subset(const struct instance *inst, const struct subset *sub)
+{
+	return (sub->view == VIEW_ALL || instance_visible(inst, sub->view)) &&
+	       (!sub->tag || instance_has_tag(inst, sub->tag, sub->tag_len));
+}
 
 static bool is_candidate(const struct responder *r, const struct instance *inst, int family, int proto)
 {
@@ -50,14 +61,14 @@ static bool is_candidate(const struct responder *r, const struct instance *inst,
  * check withholds them.  Fail-open: when that leaves none, all are answered, since an
  * empty answer is cached and turns one bad check into an outage.  Returns how many. */
 static size_t collect_candidates(struct responder *r, const struct service *svc, int family,
-				 int proto, uint32_t *ttl)
+				 int proto, const struct subset *sub, uint32_t *ttl)
 {
 	size_t n = 0, withheld = 0;
 	bool only_passing = r->cfg->health_only_passing;
 	for (int pass = 0; pass < 2 && n == 0; pass++) {
 		for (size_t i = 0; i < svc->count; i++) {
 			struct instance *inst = svc->instances[i];
-			if (!is_candidate(r, inst, family, proto))
+			if (!is_candidate(r, inst, family, proto) || !in_subset(inst, sub))
 				continue;
 			if (pass == 0 && instance_withheld(inst, only_passing)) {
 				withheld++;
@@ -74,18 +85,34 @@ static size_t collect_candidates(struct responder *r, const struct service *svc,
 	return n;
 }
 
-/* Adds the live instances of a service that match family/proto as one RRset.
- * Returns how many matched. */
+/* Weights the candidates when the service has a split or weight= sets them apart;
+ * services without either keep the uniform shuffle untouched. */
+static void weigh_candidates(struct responder *r, struct answer_item *it, const struct service *svc)
+{
+	const struct split *sp = r->reg->splits.count ? split_find(&r->reg->splits, svc->wire_label) : NULL;
+	if (!sp && !svc->weight_set_count)
+		return;
+	if (weights_effective(sp, it->instances, it->instance_count, r->scratch_weights))
+		it->weights = r->scratch_weights;
+	it->split_weights = sp != NULL;
+	if (sp && sp->limit && (it->type == TYPE_A || it->type == TYPE_AAAA) &&
+	    (!it->emit_limit || sp->limit < it->emit_limit))
+		it->emit_limit = sp->limit;
+}
+
+/* Adds the live instances of a service that match family/proto (and the subset) as
+ * one RRset.  Returns how many matched. */
 static size_t add_service_rrset(struct responder *r, struct answer *a, const uint8_t *owner,
-				const struct service *svc, uint16_t type, int family, int proto)
+				const struct service *svc, uint16_t type, int family, int proto,
+				const struct subset *sub)
 {
 	if (ensure_scratch(r, svc->count) < 0)
 		return 0;
 	uint32_t ttl = r->cfg->ttl;
-	size_t n = collect_candidates(r, svc, family, proto, &ttl);
+	size_t n = collect_candidates(r, svc, family, proto, sub, &ttl);
 	if (n == 0)
 		return 0;
-	struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type, ttl);
+	struct answer_item *it = answer_add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type, ttl);
 	if (!it)
 		return 0;
 	it->instances = r->scratch;
@@ -94,21 +121,35 @@ static size_t add_service_rrset(struct responder *r, struct answer *a, const uin
 	 * with a random few is the only spreading that reaches every client. */
 	if (type == TYPE_A || type == TYPE_AAAA)
 		it->emit_limit = config_answer_limit(r->cfg, svc->wire_label);
+	weigh_candidates(r, it, svc);
 	if (type == TYPE_SRV) {
-		struct answer_item *extra = add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
-						     owner, 0, 0);
+		struct answer_item *extra = answer_add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
+							    owner, 0, 0);
 		if (extra)
 			extra->srv_item = it;
 	}
 	return n;
 }
 
-static int service_has_live(const struct responder *r, const struct service *svc)
+/* A name of the service exists for a client when it has a live instance the client
+ * sees (of the subset): what a client does not see does not exist for it. */
+int answer_service_has_live(const struct responder *r, const struct service *svc, int proto,
+			    const struct subset *sub)
 {
-	for (size_t i = 0; i < svc->count; i++)
-		if (instance_live(svc->instances[i], r->now_ms))
+	for (size_t i = 0; i < svc->count; i++) {
+		const struct instance *inst = svc->instances[i];
+		if ((proto < 0 || inst->proto == proto) && instance_live(inst, r->now_ms) && in_subset(inst, sub))
 			return 1;
+	}
 	return 0;
+}
+
+size_t answer_candidates(struct responder *r, const struct service *svc, int proto,
+			 const struct subset *sub, uint32_t *ttl)
+{
+	if (ensure_scratch(r, svc->count) < 0)
+		return 0;
+	return collect_candidates(r, svc, ANY_FAMILY, proto, sub, ttl);
 }
 
 static int add_one_instance(struct responder *r, struct answer *a, const uint8_t *owner,
@@ -117,12 +158,28 @@ static int add_one_instance(struct responder *r, struct answer *a, const uint8_t
 	if (ensure_scratch(r, 1) < 0)
 		return 0;
 	r->scratch[0] = inst;
-	struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type,
-					  responder_instance_ttl(r, inst));
+	struct answer_item *it = answer_add_item(a, SECTION_ANSWER, ITEM_INSTANCES, owner, type,
+						 responder_instance_ttl(r, inst));
 	if (!it)
 		return 0;
 	it->instances = r->scratch;
 	it->instance_count = 1;
+	return 1;
+}
+
+int answer_one_instance(struct responder *r, struct answer *a, const uint8_t *owner,
+			struct instance *inst, uint16_t type)
+{
+	if (!add_one_instance(r, a, owner, inst, type))
+		return 0;
+	struct answer_item *it = &a->items[SECTION_ANSWER][a->item_count[SECTION_ANSWER] - 1];
+	it->emitted = 0;
+	if (type == TYPE_SRV) {
+		struct answer_item *extra = answer_add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCE_ADDRS,
+							    owner, 0, 0);
+		if (extra)
+			extra->srv_item = it;
+	}
 	return 1;
 }
 
@@ -152,18 +209,19 @@ static int family_of(uint16_t type)
 	return type == TYPE_A ? AF_INET : AF_INET6;
 }
 
-/* SERVICE.D: addresses of every instance, or their SRV set. */
+/* SERVICE.D and TAG.SERVICE.D: addresses of every instance (of the subset), or their
+ * SRV set. */
 static int answer_service(struct responder *r, struct answer *a, const uint8_t *owner,
-			  const struct service *svc, uint16_t qtype)
+			  const struct service *svc, uint16_t qtype, const struct subset *sub)
 {
-	if (!service_has_live(r, svc))
+	if (!answer_service_has_live(r, svc, -1, sub))
 		return 0;
 	if (qtype == TYPE_ANY)
 		qtype = pick_any_type(svc, NULL);
 	if (qtype == TYPE_A || qtype == TYPE_AAAA)
-		add_service_rrset(r, a, owner, svc, qtype, family_of(qtype), -1);
+		add_service_rrset(r, a, owner, svc, qtype, family_of(qtype), -1, sub);
 	else if (qtype == TYPE_SRV)
-		add_service_rrset(r, a, owner, svc, TYPE_SRV, ANY_FAMILY, -1);
+		add_service_rrset(r, a, owner, svc, TYPE_SRV, ANY_FAMILY, -1, sub);
 	return 1;
 }
 
@@ -171,7 +229,7 @@ static int answer_service(struct responder *r, struct answer *a, const uint8_t *
 static int answer_instance(struct responder *r, struct answer *a, const uint8_t *owner,
 			   struct instance *inst, uint16_t qtype)
 {
-	if (!instance_live(inst, r->now_ms))
+	if (!instance_live(inst, r->now_ms) || !instance_visible(inst, a->view))
 		return 0;
 	if (qtype == TYPE_ANY)
 		qtype = pick_any_type(NULL, inst);
@@ -190,10 +248,11 @@ static int answer_srv_name(struct responder *r, struct answer *a, const uint8_t 
 	service_label[0] = (uint8_t)(label[0] - 1);
 	memcpy(service_label + 1, label + 2, service_label[0]);
 	const struct service *svc = registry_find_service(r->reg, service_label);
-	if (!svc || !svc->proto_count[proto] || !service_has_live(r, svc))
+	struct subset all = { a->view, NULL, 0 };
+	if (!svc || !svc->proto_count[proto] || !answer_service_has_live(r, svc, -1, &all))
 		return 0;
 	if (qtype == TYPE_SRV || qtype == TYPE_ANY)
-		add_service_rrset(r, a, owner, svc, TYPE_SRV, ANY_FAMILY, proto);
+		add_service_rrset(r, a, owner, svc, TYPE_SRV, ANY_FAMILY, proto, &all);
 	return 1;
 }
 
@@ -201,11 +260,11 @@ static int answer_apex(struct responder *r, struct answer *a, const uint8_t *own
 {
 	const struct config *cfg = r->cfg;
 	if (qtype == TYPE_SOA || qtype == TYPE_ANY) {
-		add_item(a, SECTION_ANSWER, ITEM_SOA, owner, TYPE_SOA, cfg->soa.ttl);
+		answer_add_item(a, SECTION_ANSWER, ITEM_SOA, owner, TYPE_SOA, cfg->soa.ttl);
 	} else if (qtype == TYPE_NS) {
-		add_item(a, SECTION_ANSWER, ITEM_NS, owner, TYPE_NS, cfg->soa.ttl);
+		answer_add_item(a, SECTION_ANSWER, ITEM_NS, owner, TYPE_NS, cfg->soa.ttl);
 		if (dname_is_subdomain(cfg->ns.name, cfg->domain))
-			add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
+			answer_add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
 	}
 	return 1;
 }
@@ -218,7 +277,7 @@ static int answer_ns_name(struct responder *r, struct answer *a, uint16_t qtype)
 	if (qtype == TYPE_ANY)  /* one RRset (RFC 8482): that of the first address */
 		qtype = cfg->ns.addrs[0].family == AF_INET ? TYPE_A : TYPE_AAAA;
 	if (qtype == TYPE_A || qtype == TYPE_AAAA)
-		add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name, qtype, cfg->ttl);
+		answer_add_item(a, SECTION_ANSWER, ITEM_NS_ADDRS, cfg->ns.name, qtype, cfg->ttl);
 	return 1;
 }
 
@@ -234,19 +293,29 @@ static int answer_from_registry(struct responder *r, struct answer *a, const uin
 		exists = answer_ns_name(r, a, qtype);
 	const uint8_t *first = name, *second = name + name[0] + 1;
 	size_t second_end = (size_t)(second - name) + (second[0] ? second[0] + 1u : 0);
-	int proto;
+	int proto, browsing = r->cfg->dns_sd ? dnssd_answer(r, a, name, rel_len, qtype) : -1;
+	if (browsing >= 0)
+		return browsing;
 	if (rel_len == (size_t)(second - name)) {               /* one label */
 		if (is_proto_label(first, &proto))
 			return r->reg->proto_count[proto] > 0;  /* empty non-terminal _tcp.D */
 		const struct service *svc = registry_find_service(r->reg, first);
+		struct subset all = { a->view, NULL, 0 };
 		if (svc)
-			exists |= answer_service(r, a, name, svc, qtype);
+			exists |= answer_service(r, a, name, svc, qtype, &all);
 	} else if (rel_len == second_end) {                     /* two labels */
 		if (first[1] == '_' && is_proto_label(second, &proto))
 			return answer_srv_name(r, a, name, first, proto, qtype);
 		struct instance *inst = registry_find_instance(r->reg, name, rel_len);
-		if (inst)
+		if (inst) {
 			exists |= answer_instance(r, a, name, inst, qtype);
+		} else {
+			/* TAG.SERVICE.D: tags and instance names of a service never clash (409). */
+			const struct service *svc = registry_find_service(r->reg, second);
+			struct subset tagged = { a->view, (const char *)first + 1, first[0] };
+			if (svc && svc->tagged_count)  /* untagged services keep an O(1) NXDOMAIN */
+				exists |= answer_service(r, a, name, svc, qtype, &tagged);
+		}
 	}
 	return exists;
 }
@@ -254,7 +323,7 @@ static int answer_from_registry(struct responder *r, struct answer *a, const uin
 static void add_static_rrset(struct answer *a, enum answer_section s, const uint8_t *owner,
 			     const struct rrset *set)
 {
-	struct answer_item *it = add_item(a, s, ITEM_STATIC, owner, set->type, set->ttl);
+	struct answer_item *it = answer_add_item(a, s, ITEM_STATIC, owner, set->type, set->ttl);
 	if (it)
 		it->rrset = set;
 }
@@ -272,8 +341,8 @@ static void add_negative_soa(struct responder *r, struct answer *a, const struct
 	struct answer_item *it;
 	if (in_service_domain) {
 		uint32_t ttl = r->cfg->soa.ttl < r->cfg->soa.minimum ? r->cfg->soa.ttl : r->cfg->soa.minimum;
-		add_item(a, SECTION_AUTHORITY, ITEM_SOA, r->cfg->domain, TYPE_SOA, ttl);
-	} else if (z->soa && (it = add_item(a, SECTION_AUTHORITY, ITEM_STATIC, z->apex, TYPE_SOA,
+		answer_add_item(a, SECTION_AUTHORITY, ITEM_SOA, r->cfg->domain, TYPE_SOA, ttl);
+	} else if (z->soa && (it = answer_add_item(a, SECTION_AUTHORITY, ITEM_STATIC, z->apex, TYPE_SOA,
 					     z->soa->ttl))) {
 		uint32_t min = soa_minimum(z->soa);
 		it->rrset = z->soa;
@@ -335,7 +404,7 @@ static void add_target(struct responder *r, struct answer *a, const uint8_t *nam
 	const uint16_t types[] = { TYPE_A, TYPE_AAAA };
 	for (size_t i = 0; node && i < sizeof types / sizeof types[0]; i++) {
 		const struct rrset *set = node_find_rrset(node, types[i]);
-		struct answer_item *it = set ? add_item(a, SECTION_ADDITIONAL, ITEM_STATIC,
+		struct answer_item *it = set ? answer_add_item(a, SECTION_ADDITIONAL, ITEM_STATIC,
 							 node->name, set->type, set->ttl) : NULL;
 		if (it)
 			it->rrset = set;
@@ -345,13 +414,13 @@ static void add_target(struct responder *r, struct answer *a, const uint8_t *nam
 	const struct config *cfg = r->cfg;
 	if (same_name(name, cfg->ns.name)) {
 		if (cfg->ns.addr_count)
-			add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
+			answer_add_item(a, SECTION_ADDITIONAL, ITEM_NS_ADDRS, cfg->ns.name, 0, cfg->ttl);
 		return;
 	}
 	struct instance *inst = m.rel_len ? registry_find_instance(r->reg, name, m.rel_len) : NULL;
 	struct answer_item *it;
-	if (inst && instance_live(inst, r->now_ms) &&
-	    (it = add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCES, name,
+	if (inst && instance_live(inst, r->now_ms) && instance_visible(inst, a->view) &&
+	    (it = answer_add_item(a, SECTION_ADDITIONAL, ITEM_INSTANCES, name,
 			   inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
 			   responder_instance_ttl(r, inst)))) {
 		it->single = inst;
@@ -433,7 +502,8 @@ static int answer_reverse(struct responder *r, const struct dns_query *q, struct
 	 * reverse lookup of a failing instance is no reason to hand it out. */
 	for (struct instance *inst = registry_find_address(r->reg, family, addr); inst;
 	     inst = inst->next_same_address) {
-		if (!instance_live(inst, r->now_ms) || ensure_scratch(r, n + 1) < 0)
+		if (!instance_live(inst, r->now_ms) || !instance_visible(inst, a->view) ||
+		    ensure_scratch(r, n + 1) < 0)
 			continue;
 		if (instance_withheld(inst, r->cfg->health_only_passing)) {
 			withheld++;
@@ -445,7 +515,7 @@ static int answer_reverse(struct responder *r, const struct dns_query *q, struct
 		return 0;  /* withheld ones still make the name ours: an empty answer */
 	a->authoritative = 1;
 	if (n && (q->qtype == TYPE_PTR || q->qtype == TYPE_ANY)) {
-		struct answer_item *it = add_item(a, SECTION_ANSWER, ITEM_PTR, q->qname, TYPE_PTR, 0);
+		struct answer_item *it = answer_add_item(a, SECTION_ANSWER, ITEM_PTR, q->qname, TYPE_PTR, 0);
 		if (it) {
 			it->instances = r->scratch;
 			it->instance_count = n;
@@ -466,7 +536,8 @@ static int answer_bare_name(struct responder *r, const struct dns_query *q, stru
 	    q->qname_len - 1 + cfg->domain_len > DNAME_MAX_WIRE)
 		return 0;
 	const struct service *svc = registry_find_service(r->reg, q->qname);
-	int exists = svc && answer_service(r, a, q->qname, svc, q->qtype);
+	struct subset all = { a->view, NULL, 0 };
+	int exists = svc && answer_service(r, a, q->qname, svc, q->qtype, &all);
 	/* The service domain's zone file may hold the name too: its records merge in. */
 	uint8_t fqdn[DNAME_MAX_WIRE];
 	memcpy(fqdn, q->qname, q->qname_len - 1);
@@ -528,11 +599,13 @@ void dns_answer_init(struct answer *a, uint8_t rcode)
 	a->ede = EDE_NONE;
 	a->tsig_error = 0;
 	a->target_count = 0;
+	a->view = VIEW_ALL;
 }
 
 void dns_answer_collect(struct responder *r, const struct dns_query *q, struct answer *a)
 {
 	dns_answer_init(a, RCODE_NOERROR);
+	a->view = q->view;
 	const uint8_t *name = q->qname;
 	size_t len = q->qname_len;
 
@@ -601,7 +674,7 @@ int dns_answer_transfer_zone(struct responder *r, const struct dns_query *q, str
 	dns_answer_init(a, RCODE_NOERROR);
 	a->authoritative = 1;
 	if (q->qname_len == cfg->domain_len && memcmp(q->qname, cfg->domain, q->qname_len) == 0) {
-		add_item(a, SECTION_ANSWER, ITEM_SOA, cfg->domain, TYPE_SOA, cfg->soa.ttl);
+		answer_add_item(a, SECTION_ANSWER, ITEM_SOA, cfg->domain, TYPE_SOA, cfg->soa.ttl);
 		return 1;
 	}
 	const struct zone *z = zones_find_apex(r->zones, q->qname, q->qname_len);

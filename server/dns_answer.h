@@ -19,6 +19,10 @@ enum item_kind {
 	ITEM_NS,              /* the service domain's NS, from config */
 	ITEM_NS_ADDRS,        /* the NS name's addresses, from config */
 	ITEM_PTR,             /* reverse names of registry instances at one address */
+	ITEM_DNSSD_TYPES,     /* _services._dns-sd._udp.D: a PTR per service type a client sees */
+	ITEM_DNSSD_PTR,       /* _SVC._PROTO.D (or a _sub): a PTR per instance */
+	ITEM_DNSSD_EXTRAS,    /* SRV, TXT and address of each instance of an ITEM_DNSSD_PTR */
+	ITEM_DNSSD_DOMAIN,    /* b._dns-sd._udp.D, lb._dns-sd._udp.D: PTR to the domain */
 };
 
 struct answer_item {
@@ -31,8 +35,11 @@ struct answer_item {
 	size_t instance_count;
 	size_t emit_limit;            /* ITEM_INSTANCES: at most this many records (answer-limit) */
 	size_t emitted;               /* ITEM_INSTANCES: records that fit */
-	const struct answer_item *srv_item; /* ITEM_INSTANCE_ADDRS */
+	const struct answer_item *srv_item; /* ITEM_INSTANCE_ADDRS, ITEM_DNSSD_EXTRAS */
+	const uint8_t *dnssd_base;    /* ITEM_DNSSD_PTR/EXTRAS: "_SVC._PROTO.D", instance names' parent */
 	struct instance *single;      /* ITEM_INSTANCES of one instance outside scratch */
+	uint32_t *weights;            /* ITEM_INSTANCES: effective weights, drawn by; NULL: uniform */
+	int split_weights;            /* SRV records carry weights[] (a split), not weight= */
 };
 
 #define ANSWER_MAX_ITEMS 12
@@ -52,6 +59,7 @@ struct answer {
 	uint8_t chain_names[ANSWER_MAX_CHAIN][DNAME_MAX_WIRE]; /* CNAME targets, lowercase */
 	uint8_t target_names[ANSWER_MAX_TARGETS][DNAME_MAX_WIRE]; /* NS/MX/SRV targets, lowercase */
 	int target_count;
+	uint32_t view;                /* the client's networks (views.h), from the query */
 };
 
 /* An empty answer with this rcode. */

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dns_answer.h"
-#include "dns_wire.h"
+#include "dns_answer_internal.h"
 #include "tsig.h"
+#include "views.h"
+#include "weights.h"
 
-/* INSTANCE.SERVICE.D as a wire name. */
-static const uint8_t *instance_fqdn(const struct responder *r, const struct instance *inst,
+const uint8_t *encode_instance_fqdn(const struct responder *r, const struct instance *inst,
 				    uint8_t out[DNAME_MAX_WIRE])
 {
 	if (inst->wire_key_len + r->cfg->domain_len > DNAME_MAX_WIRE)
@@ -21,27 +21,31 @@ static const uint8_t *instance_fqdn(const struct responder *r, const struct inst
 	return out;
 }
 
-static void put_instance_record(struct responder *r, struct wire_writer *w, const uint8_t *owner,
-				uint16_t type, uint32_t ttl, const struct instance *inst)
+void encode_instance_record(struct responder *r, struct wire_writer *w, const uint8_t *owner,
+			    uint16_t type, uint32_t ttl, const struct instance *inst, uint32_t view,
+			    uint16_t srv_weight)
 {
 	size_t rdlen = wire_begin_rr(w, owner, type, ttl);
 	uint8_t target[DNAME_MAX_WIRE];
 	switch (type) {
 	case TYPE_A:
-		wire_put_bytes(w, inst->addr, 4);
+		wire_put_bytes(w, instance_view_addr(inst, view), 4);
 		break;
 	case TYPE_AAAA:
-		wire_put_bytes(w, inst->addr, 16);
+		wire_put_bytes(w, instance_view_addr(inst, view), 16);
 		break;
 	case TYPE_TXT:
-		wire_put_bytes(w, inst->txt, inst->txt_len);
+		if (inst->txt_len)
+			wire_put_bytes(w, inst->txt, inst->txt_len);
+		else
+			wire_put_bytes(w, "", 1);  /* RFC 6763 6.1: one empty string, never no rdata */
 		break;
 	case TYPE_SRV:
 		wire_put_u16(w, inst->priority);
-		wire_put_u16(w, inst->weight);
+		wire_put_u16(w, srv_weight);
 		wire_put_u16(w, inst->port);
 		/* RFC 2782: the target is never compressed, but later owners may point into it. */
-		if (instance_fqdn(r, inst, target))
+		if (encode_instance_fqdn(r, inst, target))
 			wire_put_name_uncompressed(w, target);
 		else
 			w->full = 1;
@@ -50,8 +54,20 @@ static void put_instance_record(struct responder *r, struct wire_writer *w, cons
 	wire_end_rr(w, rdlen);
 }
 
-/* After writing a record: when it did not fit, takes it back and returns 0. */
-static int record_fits(struct wire_writer *w, struct wire_mark m)
+int encode_ptr(struct wire_writer *w, const uint8_t *owner, uint32_t ttl, const uint8_t *target,
+	       uint16_t *records)
+{
+	struct wire_mark m = wire_mark(w);
+	size_t rdlen = wire_begin_rr(w, owner, TYPE_PTR, ttl);
+	wire_put_name(w, target);
+	wire_end_rr(w, rdlen);
+	if (!encode_record_fits(w, m))
+		return -1;
+	(*records)++;
+	return 0;
+}
+
+int encode_record_fits(struct wire_writer *w, struct wire_mark m)
 {
 	if (!w->full)
 		return 1;
@@ -71,28 +87,54 @@ static int address_written(struct instance *const *written, size_t count,
 	return 0;
 }
 
+static void swap_candidates(struct answer_item *it, size_t i, size_t j)
+{
+	struct instance *inst = it->instances[j];
+	it->instances[j] = it->instances[i];
+	it->instances[i] = inst;
+	if (it->weights) {
+		uint32_t weight = it->weights[j];
+		it->weights[j] = it->weights[i];
+		it->weights[i] = weight;
+	}
+}
+
+/* The next record among [i, left): a uniform pick, or with weights the RFC 2782 draw
+ * (weight 0 only once every weight left is 0).  *total is the weight left. */
+static size_t next_pick(struct responder *r, const struct answer_item *it, size_t i, size_t left,
+			uint64_t *total)
+{
+	if (!it->weights || *total == 0)
+		return i + (size_t)(responder_random(r) % (left - i));
+	return i + weights_draw(it->weights + i, left - i, *total, responder_random(r));
+}
+
 /* A partial Fisher-Yates shuffle: each record written is a fresh random pick, so
- * whatever fits before truncation or the answer limit is a random subset.  The
+ * whatever fits before truncation or the answer limit is a random subset; with
+ * weights each pick is drawn by weight, so the order is weighted-random.  The
  * instances written end up first, in it->instances[0 .. it->emitted). */
 static int put_instances(struct responder *r, struct wire_writer *w, struct answer_item *it,
-			 uint16_t *records)
+			 uint32_t view, uint16_t *records)
 {
 	size_t limit = it->emit_limit ? it->emit_limit : it->instance_count;
 	size_t left = it->instance_count;  /* duplicates move past the end of this */
 	int is_address = it->type == TYPE_A || it->type == TYPE_AAAA;
+	uint64_t total = 0;
+	for (size_t i = 0; it->weights && i < left; i++)
+		total += it->weights[i];
 	for (size_t i = 0; i < limit && i < left;) {
-		size_t j = i + (size_t)(responder_random(r) % (left - i));
-		struct instance *pick = it->instances[j];
-		it->instances[j] = it->instances[i];
-		it->instances[i] = pick;
+		swap_candidates(it, i, next_pick(r, it, i, left, &total));
+		struct instance *pick = it->instances[i];
+		if (it->weights)
+			total -= it->weights[i];
 		if (is_address && address_written(it->instances, i, pick)) {
-			it->instances[i] = it->instances[--left];
-			it->instances[left] = pick;
+			swap_candidates(it, i, --left);
 			continue;
 		}
+		uint16_t srv_weight = it->split_weights && it->weights ? (uint16_t)it->weights[i] : pick->weight;
 		struct wire_mark m = wire_mark(w);
-		put_instance_record(r, w, it->owner, it->type, it->ttl, pick);
-		if (!record_fits(w, m))
+		encode_instance_record(r, w, it->owner, it->type, it->ttl, pick, view, srv_weight);
+		if (!encode_record_fits(w, m))
 			return -1;
 		it->emitted = ++i;
 		(*records)++;
@@ -101,7 +143,7 @@ static int put_instances(struct responder *r, struct wire_writer *w, struct answ
 }
 
 static int put_item(struct responder *r, struct wire_writer *w, struct answer_item *it,
-		    uint16_t *records)
+		    uint32_t view, uint16_t *records)
 {
 	const struct config *cfg = r->cfg;
 	struct wire_mark m;
@@ -114,7 +156,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 			size_t rdlen = wire_begin_rr(w, it->owner, it->type, it->ttl);
 			wire_put_bytes(w, p + 2, len);
 			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
+			if (!encode_record_fits(w, m))
 				return -1;
 			(*records)++;
 			p += 2 + len;
@@ -122,31 +164,25 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		return 0;
 	}
 	case ITEM_INSTANCES:
-		return put_instances(r, w, it, records);
+		return put_instances(r, w, it, view, records);
 	case ITEM_PTR:
 		for (size_t i = 0; i < it->instance_count; i++) {
 			uint8_t target[DNAME_MAX_WIRE];
-			if (!instance_fqdn(r, it->instances[i], target))
-				continue;
-			m = wire_mark(w);
-			size_t rdlen = wire_begin_rr(w, it->owner, TYPE_PTR, responder_instance_ttl(r, it->instances[i]));
-			wire_put_name(w, target);
-			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
+			if (encode_instance_fqdn(r, it->instances[i], target) &&
+			    encode_ptr(w, it->owner, responder_instance_ttl(r, it->instances[i]), target, records) < 0)
 				return -1;
-			(*records)++;
 		}
 		return 0;
 	case ITEM_INSTANCE_ADDRS:
 		for (size_t i = 0; i < it->srv_item->emitted; i++) {
 			const struct instance *inst = it->srv_item->instances[i];
 			uint8_t owner[DNAME_MAX_WIRE];
-			if (!instance_fqdn(r, inst, owner))
+			if (!encode_instance_fqdn(r, inst, owner))
 				continue;
 			m = wire_mark(w);
-			put_instance_record(r, w, owner, inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
-					    responder_instance_ttl(r, inst), inst);
-			if (!record_fits(w, m))
+			encode_instance_record(r, w, owner, inst->family == AF_INET ? TYPE_A : TYPE_AAAA,
+					    responder_instance_ttl(r, inst), inst, view, inst->weight);
+			if (!encode_record_fits(w, m))
 				return -1;
 			(*records)++;
 		}
@@ -162,7 +198,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		wire_put_u32(w, cfg->soa.expire);
 		wire_put_u32(w, cfg->soa.minimum);
 		wire_end_rr(w, rdlen);
-		if (!record_fits(w, m))
+		if (!encode_record_fits(w, m))
 			return -1;
 		(*records)++;
 		return 0;
@@ -172,11 +208,16 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 		size_t rdlen = wire_begin_rr(w, it->owner, TYPE_NS, it->ttl);
 		wire_put_name(w, cfg->ns.name);
 		wire_end_rr(w, rdlen);
-		if (!record_fits(w, m))
+		if (!encode_record_fits(w, m))
 			return -1;
 		(*records)++;
 		return 0;
 	}
+	case ITEM_DNSSD_TYPES:
+	case ITEM_DNSSD_PTR:
+	case ITEM_DNSSD_EXTRAS:
+	case ITEM_DNSSD_DOMAIN:
+		return dnssd_put_item(r, w, it, view, records);
 	case ITEM_NS_ADDRS:
 		for (int i = 0; i < cfg->ns.addr_count; i++) {
 			const struct ns_address *addr = &cfg->ns.addrs[i];
@@ -187,7 +228,7 @@ static int put_item(struct responder *r, struct wire_writer *w, struct answer_it
 			size_t rdlen = wire_begin_rr(w, it->owner, type, it->ttl);
 			wire_put_bytes(w, addr->addr, type == TYPE_A ? 4 : 16);
 			wire_end_rr(w, rdlen);
-			if (!record_fits(w, m))
+			if (!encode_record_fits(w, m))
 				return -1;
 			(*records)++;
 		}
@@ -256,7 +297,7 @@ size_t dns_answer_encode(struct responder *r, const struct dns_query *q, struct 
 
 	for (int s = 0; s < SECTION_COUNT && !truncated; s++) {
 		for (int i = 0; i < a->item_count[s]; i++) {
-			if (put_item(r, &w, &a->items[s][i], &counts[s]) < 0) {
+			if (put_item(r, &w, &a->items[s][i], a->view, &counts[s]) < 0) {
 				/* Additional data is optional: dropping it is not truncation. */
 				truncated = s != SECTION_ADDITIONAL;
 				break;

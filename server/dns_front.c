@@ -10,6 +10,7 @@
 #include "dns_wire.h"
 #include "log.h"
 #include "netio.h"
+#include "views.h"
 
 void dns_front_init(struct dns_front *f, struct responder *r, struct dns_guard *g)
 {
@@ -99,6 +100,7 @@ enum front_verdict dns_front_query(struct dns_front *f, const struct sockaddr *p
 		return res->verdict = FRONT_DROP;
 	}
 	if (parsed == QUERY_OK) {
+		q->view = views_of_source(cfg, peer);  /* the source decides, not the destination */
 		check_tsig(cfg, q, res);
 		int refused = !dns_guard_may_query(cfg, peer);
 		if (!refused && !q->tsig_error && is_transfer(q)) {

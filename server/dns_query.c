@@ -50,7 +50,9 @@ uint32_t responder_instance_ttl(const struct responder *r, const struct instance
 void responder_free(struct responder *r)
 {
 	free(r->scratch);
+	free(r->scratch_weights);
 	r->scratch = NULL;
+	r->scratch_weights = NULL;
 	r->scratch_capacity = 0;
 }
 
@@ -191,6 +193,7 @@ enum query_parse dns_query_parse(struct dns_query *q, const uint8_t *p, size_t l
 				 enum dns_transport transport)
 {
 	q->transport = transport;
+	q->view = UINT32_MAX;  /* VIEW_ALL until the front knows the source (views.h) */
 	q->packet = p;
 	q->packet_len = len;
 	q->id = 0;

@@ -25,7 +25,8 @@ struct responder {
 	int64_t now_ms;               /* monotonic time of the current batch, for leases */
 	uint64_t rng;                 /* xorshift state for shuffling */
 	struct instance **scratch;    /* the instances of one answer, shuffled in place */
-	size_t scratch_capacity;
+	uint32_t *scratch_weights;    /* their effective weights, when weighted (weights.h) */
+	size_t scratch_capacity;      /* of both */
 	struct dns_metrics metrics;
 };
 
@@ -50,6 +51,7 @@ struct dns_query {
 	int has_ixfr_serial;            /* IXFR: the secondary's SOA in the authority section */
 	uint32_t ixfr_serial;
 	enum dns_transport transport;
+	uint32_t view;                  /* the source's networks (views.h); VIEW_ALL: sees all */
 };
 
 /* What parsing made of a packet. */

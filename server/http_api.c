@@ -20,6 +20,8 @@
 #include "http_api.h"
 #include "http_internal.h"
 #include "log.h"
+#include "views.h"
+#include "weights.h"
 #include "netio.h"
 #include "store.h"
 
@@ -45,8 +47,7 @@ void http_send_body(struct evhttp_request *req, int code, const char *content_ty
 	evhttp_send_reply(req, code, NULL, body);
 }
 
-/* Sends a JSON document (the reference is taken; NULL: out of memory) and a newline. */
-static void send_json(struct evhttp_request *req, int code, json_t *doc)
+void http_send_json(struct evhttp_request *req, int code, json_t *doc)
 {
 	struct evbuffer *body = evbuffer_new();
 	if (body && (!doc || json_dump_callback(doc, add_to_evbuffer, body, JSON_COMPACT) < 0 ||
@@ -62,7 +63,7 @@ static void send_json(struct evhttp_request *req, int code, json_t *doc)
 
 void http_send_error(struct evhttp_request *req, int code, const char *message)
 {
-	send_json(req, code, json_pack("{s:s}", "error", message));
+	http_send_json(req, code, json_pack("{s:s}", "error", message));
 }
 
 /* ---- JSON of the registry ----------------------------------------------------- */
@@ -132,8 +133,9 @@ json_t *http_health_json(const struct instance *inst)
 			 "fall", (int)c->fall, "rise", (int)c->rise);
 }
 
-static json_t *instance_json(const struct registrar *r, const struct instance *inst)
+static json_t *instance_json(const struct http_api *api, const struct instance *inst, const uint32_t *weights)
 {
+	const struct registrar *r = api->ctx.registrar;
 	char address[INET6_ADDRSTRLEN];
 	if (!inet_ntop(inst->family, inst->addr, address, sizeof address))
 		return NULL;
@@ -147,7 +149,8 @@ static json_t *instance_json(const struct registrar *r, const struct instance *i
 			 "ttl", (json_int_t)registrar_remaining(r, inst),
 			 "txt", txt_json(inst),
 			 "static", (int)inst->is_static);
-	if (doc && inst->check && json_object_set_new(doc, "health", http_health_json(inst)) < 0) {
+	if (doc && ((inst->check && json_object_set_new(doc, "health", http_health_json(inst)) < 0) ||
+		    http_views_add(api, doc, inst, weights) < 0)) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -173,28 +176,32 @@ static int service_cmp(const void *a, const void *b)
 			 (*(struct service *const *)b)->wire_label);
 }
 
-/* A service and its live instances, by name. Leases that ended but were not swept yet
- * are left out, as the DNS answers leave them out. */
-static json_t *service_json(const struct registrar *r, const struct service *svc)
+/* A service and the live instances the asker sees (views.h), by name. Leases that ended
+ * but were not swept yet are left out, as the DNS answers leave them out. */
+static json_t *service_json(const struct http_api *api, const struct service *svc, uint32_t view)
 {
+	const struct registrar *r = api->ctx.registrar;
 	json_t *doc = NULL, *list = json_array();
 	struct instance **sorted = malloc((svc->count ? svc->count : 1) * sizeof *sorted);
+	uint32_t *weights = weights_listed(api->ctx.registry, svc, r->now_ms, api->ctx.cfg->health_only_passing,
+					   api->ctx.cfg->health_fail_open, view);
 	size_t live = 0;
 	if (!list || !sorted)
 		goto out;
 	for (size_t i = 0; i < svc->count; i++) {
 		struct instance *inst = svc->instances[i];
-		if (instance_live(inst, r->now_ms))
+		if (instance_live(inst, r->now_ms) && instance_visible(inst, view))
 			sorted[live++] = inst;
 	}
 	qsort(sorted, live, sizeof *sorted, instance_cmp);
 	for (size_t i = 0; i < live; i++)
-		if (json_array_append_new(list, instance_json(r, sorted[i])) < 0)
+		if (json_array_append_new(list, instance_json(api, sorted[i], weights)) < 0)
 			goto out;
 	doc = json_pack("{s:o, s:O}", "name", http_label_json(svc->wire_label), "instances", list);
 out:
 	json_decref(list);
 	free(sorted);
+	free(weights);
 	return doc;
 }
 
@@ -209,6 +216,15 @@ static void collect_service(struct hnode *node, void *arg)
 	list->items[list->count++] = HNODE_RECORD(node, struct service, node);
 }
 
+/* Whether the asker sees a live instance of the service. */
+static int service_visible(const struct registrar *r, const struct service *svc, uint32_t view)
+{
+	for (size_t i = 0; i < svc->count; i++)
+		if (instance_live(svc->instances[i], r->now_ms) && instance_visible(svc->instances[i], view))
+			return 1;
+	return 0;
+}
+
 /* GET /v1/services: {"services":[...]}, one service serialized at a time. */
 static void serve_services(struct http_api *api, struct evhttp_request *req, const char *rest)
 {
@@ -217,6 +233,8 @@ static void serve_services(struct http_api *api, struct evhttp_request *req, con
 	struct service_list list = { NULL, 0 };
 	struct evbuffer *body = evbuffer_new();
 	int ok = 0;
+	uint32_t view = http_request_view(api, req);
+	size_t shown = 0;
 	registrar_tick(ctx->registrar);  /* lease times left as of now, not the last batch */
 	list.items = malloc((ctx->registry->services.count + 1) * sizeof *list.items);
 	if (!body || !list.items || evbuffer_add(body, "{\"services\":[", 13) < 0)
@@ -224,8 +242,10 @@ static void serve_services(struct http_api *api, struct evhttp_request *req, con
 	htable_foreach(&ctx->registry->services, collect_service, &list);
 	qsort(list.items, list.count, sizeof *list.items, service_cmp);
 	for (size_t i = 0; i < list.count; i++) {
-		json_t *doc = service_json(ctx->registrar, list.items[i]);
-		int failed = !doc || (i > 0 && evbuffer_add(body, ",", 1) < 0) ||
+		if (!service_visible(ctx->registrar, list.items[i], view))
+			continue;  /* what a client does not see does not exist for it */
+		json_t *doc = service_json(api, list.items[i], view);
+		int failed = !doc || (shown++ > 0 && evbuffer_add(body, ",", 1) < 0) ||
 			     json_dump_callback(doc, add_to_evbuffer, body, JSON_COMPACT) < 0;
 		json_decref(doc);
 		if (failed)
@@ -244,14 +264,15 @@ static void serve_service(struct http_api *api, struct evhttp_request *req, cons
 {
 	const struct http_context *ctx = &api->ctx;
 	const struct service *svc = registry_find_service_name(ctx->registry, name);
-	if (!svc) {
+	uint32_t view = http_request_view(api, req);
+	registrar_tick(ctx->registrar);
+	if (!svc || !service_visible(ctx->registrar, svc, view)) {
 		char message[DNAME_MAX_LABEL + 64];
 		snprintf(message, sizeof message, "no service named '%.*s'", DNAME_MAX_LABEL, name);
 		http_send_error(req, HTTP_NOTFOUND, message);
 		return;
 	}
-	registrar_tick(ctx->registrar);
-	send_json(req, HTTP_OK, service_json(ctx->registrar, svc));
+	http_send_json(req, HTTP_OK, service_json(api, svc, view));
 }
 
 /* ---- routing -------------------------------------------------------------------- */
@@ -286,6 +307,7 @@ static const struct route routes[] = {
 	{ "/v1/services", 0, serve_services },
 	{ "/v1/services/", 1, serve_service },
 	{ "/v1/watch", 0, http_watch_serve },
+	{ "/v1/splits", 0, http_splits_serve },
 	{ "/metrics", 0, http_metrics_serve },
 	{ "/healthz", 0, serve_health },
 };
@@ -318,7 +340,7 @@ static void route_request(struct evhttp_request *req, void *arg)
 		goto out;
 	}
 	http_send_error(req, HTTP_NOTFOUND, "not found: the API has /v1/services, /v1/services/NAME, "
-		   "/v1/watch, /metrics and /healthz");
+		   "/v1/splits, /v1/watch, /metrics and /healthz");
 out:
 	free(path);
 }

@@ -38,5 +38,8 @@ void http_api_free(struct http_api *api);
 /* The registrar's change listener (arg: the struct http_api): sends the change as one
  * JSON line to every watcher. */
 void http_api_on_change(void *arg, enum reg_change change, const struct instance *inst);
+/* The registrar's split listener (arg: the struct http_api): a "split" event line to every
+ * watcher; sp NULL: the service's split was cleared. */
+void http_api_on_split(void *arg, const uint8_t *service_label, const struct split *sp);
 
 #endif

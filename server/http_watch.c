@@ -185,7 +185,7 @@ static void drop_watcher(struct watcher *w, size_t unsent)
 
 /* Sends one event line (text, without its newline) to w, or drops w when it fell behind
  * (which frees it). */
-static void watcher_send(struct watcher *w, enum reg_change change, const char *text, size_t len)
+static void watcher_send(struct watcher *w, const char *event, const char *text, size_t len)
 {
 	struct evbuffer *line = w->api->line;
 	size_t unsent = evbuffer_get_length(bufferevent_get_output(
@@ -195,7 +195,7 @@ static void watcher_send(struct watcher *w, enum reg_change change, const char *
 		return;
 	}
 	if (evbuffer_add(line, text, len) < 0 || evbuffer_add(line, "\n", 1) < 0) {
-		log_warn("http: out of memory: a watcher misses a %s event", reg_change_name(change));
+		log_warn("http: out of memory: a watcher misses a %s event", event);
 		evbuffer_drain(line, evbuffer_get_length(line));
 		return;
 	}
@@ -222,9 +222,28 @@ void http_api_on_change(void *arg, enum reg_change change, const struct instance
 		next = LIST_NEXT(w, link);  /* dropping w frees it */
 		if (change == REG_RENEWED && !w->renewals)
 			continue;
-		watcher_send(w, change, text, len);
+		watcher_send(w, reg_change_name(change), text, len);
 	}
 out:
 	free(text);
 	json_decref(doc);
+}
+
+void http_watch_broadcast(struct http_api *api, const char *event, json_t *doc)
+{
+	char when[40];
+	format_time_now(when, sizeof when);
+	char *text = doc && json_object_set_new(doc, "time", json_string(when)) == 0 ?
+		     json_dumps(doc, JSON_COMPACT) : NULL;
+	if (!text) {
+		log_warn("http: out of memory: watchers miss a %s event", event);
+		return;
+	}
+	size_t len = strlen(text);
+	struct watcher *next;
+	for (struct watcher *w = LIST_FIRST(&api->watchers); w; w = next) {
+		next = LIST_NEXT(w, link);  /* dropping w frees it */
+		watcher_send(w, event, text, len);
+	}
+	free(text);
 }

@@ -10,6 +10,8 @@
 
 #include "log.h"
 #include "reg_proto.h"
+#include "views.h"
+#include "weights.h"
 
 #define MAX_FIELDS 64
 
@@ -139,6 +141,81 @@ static int check_finish(struct instance_spec *spec, char *reason, size_t size)
 	return health_spec_finish(c, reason, size);
 }
 
+/* Splits a comma list of LDH labels into out (lowercase); returns how many, or -1 with
+ * reason set: a bad label, one twice, or more than max. */
+static int parse_label_list(const char *key, const char *value, char (*out)[DNAME_MAX_LABEL + 1],
+			    unsigned have, unsigned max, char *reason, size_t size)
+{
+	unsigned n = have;
+	for (const char *p = value;; p++) {
+		size_t len = strcspn(p, ",");
+		char label[DNAME_MAX_LABEL + 1];
+		if (len == 0 || len > DNAME_MAX_LABEL || !label_is_ldh(p, len)) {
+			snprintf(reason, size, "%s: '%.*s' is not a valid name (letters, digits, inner hyphens; 1-63)",
+				 key, (int)(len > 40 ? 40 : len), p);
+			return -1;
+		}
+		for (size_t i = 0; i < len; i++)
+			label[i] = (char)tolower((unsigned char)p[i]);
+		label[len] = 0;
+		for (unsigned i = 0; i < n; i++) {
+			if (strcmp(out[i], label) == 0) {
+				snprintf(reason, size, "%s: '%s' appears twice", key, label);
+				return -1;
+			}
+		}
+		if (n == max) {
+			snprintf(reason, size, "%s: at most %u per instance", key, max);
+			return -1;
+		}
+		memcpy(out[n++], label, len + 1);
+		p += len;
+		if (*p == 0)
+			return (int)n;
+	}
+}
+
+/* tags=, addr=, network=: returns 0 when key is one of them and its value is good, -1
+ * with reason set when it is bad, 1 (reason empty) when key is none. */
+static int parse_view_option(const char *key, const char *value, struct instance_spec *spec,
+			     char *reason, size_t size)
+{
+	struct instance_extras *x = &spec->extras;
+	int n;
+	reason[0] = 0;
+	if (strcmp(key, "tags") == 0) {
+		if ((n = parse_label_list(key, value, x->tags, x->tag_count, INSTANCE_TAGS_MAX, reason, size)) < 0)
+			return -1;
+		x->tag_count = (uint8_t)n;
+		for (unsigned i = 0; i < x->tag_count; i++) {
+			if (strcmp(x->tags[i], "limit") == 0) {
+				snprintf(reason, size, "tags: 'limit' is reserved (SPLIT's limit=)");
+				return -1;
+			}
+		}
+	} else if (strcmp(key, "network") == 0) {
+		n = parse_label_list(key, value, x->networks, x->network_count, INSTANCE_NETWORKS_MAX, reason, size);
+		if (n < 0)
+			return -1;
+		x->network_count = (uint8_t)n;
+	} else if (strcmp(key, "addr") == 0) {
+		uint8_t addr[16] = { 0 };
+		if (inet_pton(spec->family, value, addr) != 1) {
+			snprintf(reason, size, "addr: '%.40s' is not an %s address like the instance's", value,
+				 spec->family == AF_INET ? "IPv4" : "IPv6");
+			return -1;
+		}
+		if (x->addr_count == INSTANCE_ADDRS_MAX) {
+			snprintf(reason, size, "addr: at most %d per instance", INSTANCE_ADDRS_MAX);
+			return -1;
+		}
+		memcpy(x->addrs[x->addr_count++], addr, 16);
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 /* Parses the key=value options of REGISTER and RENEW; ttl is the only one RENEW takes.
  * Returns 0, or the ERR code it replied with. */
 static int parse_options(char **fields, int count, struct instance_spec *spec, unsigned *ttl,
@@ -154,6 +231,7 @@ static int parse_options(char **fields, int count, struct instance_spec *spec, u
 		*eq = 0;
 		const char *key = fields[i], *value = eq + 1;
 		unsigned long n;
+		int view;
 		if (strcmp(key, "ttl") == 0) {
 			/* ttl=0 is refused like any number out of range, as svcdnsctl --ttl 0 is:
 			 * leaving ttl= out is how a client asks for the default lease. */
@@ -186,6 +264,8 @@ static int parse_options(char **fields, int count, struct instance_spec *spec, u
 				snprintf(reason, sizeof reason, "%s: '%.20s' is not 0-65535", key, value);
 				goto bad;
 			}
+			if (key[0] == 'w')
+				spec->extras.weight_set = true;  /* weight=0: never first while others are above 0 */
 		} else if (strcmp(key, "txt") == 0) {
 			size_t len = strlen(value);
 			if (len > 255 || spec->txt_len + len + 1 > REGISTRY_TXT_MAX) {
@@ -196,6 +276,9 @@ static int parse_options(char **fields, int count, struct instance_spec *spec, u
 			spec->txt[spec->txt_len++] = (uint8_t)len;
 			memcpy(spec->txt + spec->txt_len, value, len);
 			spec->txt_len = (uint16_t)(spec->txt_len + len);
+		} else if ((view = parse_view_option(key, value, spec, reason, sizeof reason)) != 1) {
+			if (view < 0)
+				goto bad;
 		} else if (parse_check_option(key, value, spec, reason, sizeof reason) != 0) {
 			if (reason[0])
 				goto bad;
@@ -327,6 +410,23 @@ static int do_deregister(struct registrar *r, struct request *req, int key_index
 	return reply_result(out, &res, 0);
 }
 
+/* SPLIT SERVICE [TAG=PERCENT ...] [limit=N]: no shares clears the split. */
+static int do_split(struct registrar *r, struct request *req, int key_index, struct evbuffer *out)
+{
+	struct split sp;
+	char reason[160];
+	if (req->count < 2)
+		return reply_error(out, 400, "missing field: service");
+	memset(&sp, 0, sizeof sp);
+	if (split_set_service(&sp, req->fields[1]) < 0)
+		return reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
+	if (split_parse(req->fields + 2, req->count - 2, &sp, reason, sizeof reason) < 0)
+		return reply_error(out, 400, reason);
+	struct reg_result res;
+	registrar_split(r, &sp, key_index, &res);
+	return reply_result(out, &res, 0);
+}
+
 /* The check as registered, then health=STATE/RESULT/TIME: the state, the last probe's
  * result and when it came back ("-": none yet). */
 static void list_check(const struct instance *inst, struct evbuffer *out)
@@ -342,8 +442,30 @@ static void list_check(const struct instance *inst, struct evbuffer *out)
 			    interval, timeout, c->fall, c->rise, health_state_name(inst->health), result, when);
 }
 
+/* tags=, addr= and network= as registered, then what they mean here: the networks the
+ * instance is on, and its effective weight when its service's answers are weighted. */
+static void list_views(const struct registrar *r, const struct instance *inst, const uint32_t *weights,
+		       struct evbuffer *out)
+{
+	const struct instance_extras *x = inst->extras;
+	char text[INET6_ADDRSTRLEN + 2 * 32 * (DNAME_MAX_LABEL + 1)];
+	for (unsigned i = 0; x && i < x->tag_count; i++)
+		evbuffer_add_printf(out, "%s%s", i ? "," : " tags=", x->tags[i]);
+	for (unsigned i = 0; x && i < x->addr_count; i++)
+		evbuffer_add_printf(out, " addr=%s", inet_ntop(inst->family, x->addrs[i], text, sizeof text));
+	for (unsigned i = 0; x && i < x->network_count; i++)
+		evbuffer_add_printf(out, "%s%s", i ? "," : " network=", x->networks[i]);
+	if (inst->networks) {
+		views_format(r->cfg, inst->networks, text, sizeof text);
+		evbuffer_add_printf(out, " networks=%s", text);
+	}
+	if (weights)
+		evbuffer_add_printf(out, " effective-weight=%u", weights[inst->slot]);
+}
+
 /* One LIST line, in the REGISTER syntax a client could replay. */
-static void list_instance(const struct registrar *r, const struct instance *inst, struct evbuffer *out)
+static void list_instance(const struct registrar *r, const struct instance *inst, const uint32_t *weights,
+			  struct evbuffer *out)
 {
 	char addr[INET6_ADDRSTRLEN], name[2 * (DNAME_MAX_LABEL + 1)];
 	inet_ntop(inst->family, inst->addr, addr, sizeof addr);
@@ -356,10 +478,11 @@ static void list_instance(const struct registrar *r, const struct instance *inst
 		evbuffer_add_printf(out, " proto=udp");
 	if (inst->priority)
 		evbuffer_add_printf(out, " priority=%u", inst->priority);
-	if (inst->weight)
+	if (inst->weight || (inst->extras && inst->extras->weight_set))
 		evbuffer_add_printf(out, " weight=%u", inst->weight);
 	for (size_t i = 0; i < inst->txt_len; i += inst->txt[i] + 1u)
 		evbuffer_add_printf(out, " txt=%.*s", inst->txt[i], (const char *)inst->txt + i + 1);
+	list_views(r, inst, weights, out);
 	if (inst->check)
 		list_check(inst, out);
 	if (inst->is_static)
@@ -367,34 +490,39 @@ static void list_instance(const struct registrar *r, const struct instance *inst
 	evbuffer_add(out, "\n", 1);
 }
 
-static void list_service(const struct registrar *r, const struct service *svc, struct evbuffer *out,
-			 unsigned *count)
+/* The live instances of a service the asker sees (views.h: as DNS shows them to it). */
+static void list_service(const struct registrar *r, const struct service *svc, uint32_t view,
+			 struct evbuffer *out, unsigned *count)
 {
+	uint32_t *weights = weights_listed(r->reg, svc, r->now_ms, r->cfg->health_only_passing,
+					   r->cfg->health_fail_open, view);
 	for (size_t i = 0; i < svc->count; i++) {
-		if (instance_live(svc->instances[i], r->now_ms)) {
-			list_instance(r, svc->instances[i], out);
+		if (instance_live(svc->instances[i], r->now_ms) && instance_visible(svc->instances[i], view)) {
+			list_instance(r, svc->instances[i], weights, out);
 			(*count)++;
 		}
 	}
+	free(weights);
 }
 
 struct list_walk {
 	const struct registrar *r;
 	struct evbuffer *out;
+	uint32_t view;
 	unsigned count;
 };
 
 static void list_each_service(struct hnode *node, void *arg)
 {
 	struct list_walk *w = arg;
-	list_service(w->r, HNODE_RECORD(node, struct service, node), w->out, &w->count);
+	list_service(w->r, HNODE_RECORD(node, struct service, node), w->view, w->out, &w->count);
 }
 
 /* out is reg_proto_execute's scratch: it holds this request's reply only. */
-static int do_list(struct registrar *r, struct request *req, enum reg_transport transport,
-		   struct evbuffer *out)
+static int do_list(struct registrar *r, struct request *req, const struct sockaddr *source,
+		   enum reg_transport transport, struct evbuffer *out)
 {
-	struct list_walk walk = { r, out, 0 };
+	struct list_walk walk = { r, out, views_of_source(r->cfg, source), 0 };
 	if (req->count > 2)
 		return reply_error(out, 400, "LIST takes at most one service");
 	if (req->count == 2) {
@@ -403,7 +531,7 @@ static int do_list(struct registrar *r, struct request *req, enum reg_transport 
 			return reply_error(out, 400, "service: not a valid name (letters, digits, inner hyphens; 1-63)");
 		const struct service *svc = registry_find_service_name(r->reg, service);
 		if (svc)
-			list_service(r, svc, out, &walk.count);
+			list_service(r, svc, walk.view, out, &walk.count);
 	} else {
 		htable_foreach(&r->reg->services, list_each_service, &walk);
 	}
@@ -463,9 +591,11 @@ static int execute_request(struct registrar *r, const char *line, size_t len,
 	if (strcasecmp(verb, "DEREGISTER") == 0)
 		return do_deregister(r, &req, key_index, out);
 	if (strcasecmp(verb, "LIST") == 0)
-		return do_list(r, &req, transport, out);
+		return do_list(r, &req, source, transport, out);
+	if (strcasecmp(verb, "SPLIT") == 0)
+		return do_split(r, &req, key_index, out);
 	if (strcasecmp(verb, "PING") != 0)
-		return reply_error(out, 400, "unknown verb: use REGISTER, RENEW, DEREGISTER, LIST or PING");
+		return reply_error(out, 400, "unknown verb: use REGISTER, RENEW, DEREGISTER, LIST, SPLIT or PING");
 	if (req.count != 1)
 		return reply_error(out, 400, "PING takes no fields");
 	evbuffer_add(out, "OK\n", 3);

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "registrar.h"
 #include "clock.h"
 #include "registrar_store.h"
+#include "views.h"
 
 static int64_t wall_ms(void)
 {
@@ -76,6 +78,53 @@ void registrar_tell(struct registrar *r, enum reg_change change, const struct in
 		r->on_change(r->on_change_arg, change, inst);
 }
 
+void registrar_set_split_listener(struct registrar *r,
+				  void (*fn)(void *arg, const uint8_t *service_label, const struct split *sp),
+				  void *arg)
+{
+	r->on_split = fn;
+	r->on_split_arg = arg;
+}
+
+/* Puts a split (with shares) or removes one, and tells the listener. */
+static int apply_split(struct registrar *r, const struct split *sp)
+{
+	struct split_set *set = &r->reg->splits;
+	if (sp->count == 0) {
+		if (!split_set_remove(set, sp->wire_label))
+			return 0;
+	} else if (split_set_put(set, sp) < 0) {
+		return -1;
+	}
+	if (r->on_split)
+		r->on_split(r->on_split_arg, sp->wire_label, sp->count ? split_find(set, sp->wire_label) : NULL);
+	return 0;
+}
+
+/* splits: of the config: the ones it dropped go, its own are put (over a SPLIT's). */
+static int sync_config_splits(struct registrar *r, const struct config *cfg)
+{
+	struct split_set *set = &r->reg->splits;
+	for (size_t i = set->count; i-- > 0;) {
+		struct split gone = set->items[i];
+		int kept = 0;
+		for (size_t j = 0; j < cfg->split_count && !kept; j++)
+			kept = memcmp(cfg->splits[j].wire_label, gone.wire_label, gone.wire_label[0] + 1u) == 0;
+		if (gone.from_config && !kept) {
+			gone.count = 0;
+			apply_split(r, &gone);
+		}
+	}
+	for (size_t j = 0; j < cfg->split_count; j++) {
+		const struct split *old = split_find(set, cfg->splits[j].wire_label);
+		if (old && memcmp(old, &cfg->splits[j], sizeof *old) == 0)
+			continue;
+		if (apply_split(r, &cfg->splits[j]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- replay ------------------------------------------------------------------- */
 
 void registrar_drop(struct registrar *r, struct instance *inst)
@@ -102,7 +151,17 @@ static int replay_put(void *arg, const struct instance_spec *spec, const char *k
 	copy.owner_key = (uint16_t)(key + 1);
 	if (registry_put(r->reg, &copy, &inst) >= REGISTRY_PUT_CONFLICT)
 		return -1;
+	views_place(r->cfg, inst);
 	return lease_add(&r->leases, inst);
+}
+
+static int replay_split(void *arg, const struct split *sp)
+{
+	struct registrar *r = arg;
+	const struct split *old = split_find(&r->reg->splits, sp->wire_label);
+	if (old && old->from_config)
+		return 0;  /* the config's split of that service wins, as static instances do */
+	return apply_split(r, sp);
 }
 
 static int replay_renew(void *arg, const char *service, const char *instance, int64_t expires_wall_ms)
@@ -154,7 +213,11 @@ int registrar_init(struct registrar *r, struct registry *reg, const struct confi
 	}
 	if (!cfg->state_file[0])
 		return 0;
-	struct state_replay_ops ops = { replay_put, replay_renew, replay_remove, r };
+	if (sync_config_splits(r, cfg) < 0) {
+		snprintf(err, STATE_ERROR_MAX, "out of memory");
+		return -1;
+	}
+	struct state_replay_ops ops = { replay_put, replay_renew, replay_remove, r, replay_split };
 	r->state = state_open(cfg->state_file, &ops, err);
 	if (!r->state)
 		return -1;
@@ -184,6 +247,7 @@ void registrar_configure(struct registrar *r, const struct config *cfg)
 	r->cfg = cfg;
 	r->rate.rate = cfg->rate_limit;
 	r->rate.burst = cfg->rate_burst;
+	views_place_all(cfg, r->reg);  /* networks: may have changed */
 }
 
 struct instance_list {
@@ -221,7 +285,9 @@ static int same_record(const struct instance *inst, const struct instance_spec *
 	       inst->proto == spec->proto && inst->txt_len == spec->txt_len &&
 	       (spec->txt_len == 0 || memcmp(inst->txt, spec->txt, spec->txt_len) == 0) &&
 	       (inst->check ? memcmp(&inst->check->spec, &spec->check, sizeof spec->check) == 0
-			    : spec->check.kind == CHECK_NONE);
+			    : spec->check.kind == CHECK_NONE) &&
+	       (inst->extras ? memcmp(inst->extras, &spec->extras, offsetof(struct instance_extras, placed)) == 0
+			     : !instance_extras_used(&spec->extras));
 }
 
 /* Removes the static instances cfg no longer lists, telling the listener first. */
@@ -254,6 +320,7 @@ static int put_static(struct registrar *r, const struct instance_spec *spec)
 		lease_remove(&r->leases, inst);
 	if (registry_put(r->reg, spec, &inst) >= REGISTRY_PUT_CONFLICT)
 		return -1;
+	views_place(r->cfg, inst);
 	if (!unchanged)
 		registrar_tell(r, change, inst);
 	return 0;
@@ -261,7 +328,7 @@ static int put_static(struct registrar *r, const struct instance_spec *spec)
 
 int registrar_sync_static(struct registrar *r, const struct config *cfg)
 {
-	if (remove_unlisted_static(r, cfg) < 0)
+	if (remove_unlisted_static(r, cfg) < 0 || sync_config_splits(r, cfg) < 0)
 		return -1;
 	for (size_t i = 0; i < cfg->service_count; i++)
 		if (put_static(r, &cfg->services[i]) < 0)
@@ -274,6 +341,43 @@ int registrar_sync_static(struct registrar *r, const struct config *cfg)
 static void format_address(const struct instance_spec *spec, char *out, size_t len)
 {
 	inet_ntop(spec->family, spec->addr, out, (socklen_t)len);
+}
+
+/* TAG.SERVICE.D and INSTANCE.SERVICE.D share one name space: a tag may not be the name
+ * of an instance of the service, nor an instance's name a tag of another; network=
+ * names a network of the config. */
+static int check_names(struct registrar *r, const struct instance_spec *spec, struct reg_result *res)
+{
+	const struct instance_extras *x = &spec->extras;
+	for (unsigned i = 0; i < x->tag_count; i++) {
+		const struct instance *named = registry_lookup(r->reg, spec->service, x->tags[i]);
+		if (strcmp(x->tags[i], spec->instance) == 0 || named) {
+			set_error(res, 409, "tag '%s' is the name of instance %s.%s", x->tags[i], x->tags[i],
+				  spec->service);
+			return -1;
+		}
+	}
+	/* The scan is for services that have tags at all: a REGISTER stays O(1) elsewhere. */
+	const struct service *svc = registry_find_service_name(r->reg, spec->service);
+	size_t name_len = strlen(spec->instance);
+	for (size_t i = 0; svc && svc->tagged_count && i < svc->count; i++) {
+		const struct instance *other = svc->instances[i];
+		const uint8_t *label = other->wire_key;  /* "\len instance ..." */
+		if ((label[0] != name_len || memcmp(label + 1, spec->instance, name_len) != 0) &&
+		    instance_has_tag(other, spec->instance, name_len)) {
+			set_error(res, 409, "instance name '%s' is a tag of %.*s.%s", spec->instance, label[0],
+				  (const char *)label + 1, spec->service);
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < x->network_count; i++) {
+		if (config_find_network(r->cfg, x->networks[i]) < 0) {
+			set_error(res, 400, "network: '%s' is not a network of the config (networks:)",
+				  x->networks[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Checks what would stop a REGISTER before anything is written. */
@@ -300,6 +404,8 @@ static int check_register(struct registrar *r, const struct instance_spec *spec,
 		set_error(res, 403, "%s.%s was registered with another key", spec->instance, spec->service);
 		return -1;
 	}
+	if (check_names(r, spec, res) < 0)
+		return -1;
 	if (existing)
 		return 0;
 	const struct service *svc = registry_find_service_name(r->reg, spec->service);
@@ -364,11 +470,44 @@ void registrar_register(struct registrar *r, struct instance_spec *spec, unsigne
 		set_error(res, 503, "out of memory");
 		return;
 	}
+	views_place(r->cfg, inst);
 	char addr[INET6_ADDRSTRLEN];
 	format_address(spec, addr, sizeof addr);
 	log_info("%s %s.%s %s port %u ttl %u", existed ? "updated" : "registered",
 		 spec->instance, spec->service, addr, spec->port, res->granted_ttl);
 	registrar_tell(r, existed ? REG_UPDATED : REG_REGISTERED, inst);
+}
+
+void registrar_split(struct registrar *r, const struct split *sp, int key_index, struct reg_result *res)
+{
+	const struct config *cfg = r->cfg;
+	char service[DNAME_MAX_LABEL + 1], text[SPLIT_TEXT_MAX];
+	memset(res, 0, sizeof *res);
+	split_service_name(sp, service);
+	if (key_index >= 0 && !reg_key_allows(&cfg->keys[key_index], service)) {
+		set_error(res, 403, "key '%s' may not change service '%s'", cfg->keys[key_index].name, service);
+		return;
+	}
+	if (r->store) {
+		/* Splits are not in etcd's key layout yet: one node's SPLIT would not be the others'. */
+		set_error(res, 400, "SPLIT is not shared through the etcd store: use splits: in every node's config");
+		return;
+	}
+	const struct split *old = split_find(&r->reg->splits, sp->wire_label);
+	if (old && old->from_config) {
+		set_error(res, 409, "the split of %s comes from the config (splits:)", service);
+		return;
+	}
+	if (r->state && state_append_split(r->state, sp) < 0) {
+		journal_failed(r, res);
+		return;
+	}
+	if (apply_split(r, sp) < 0) {
+		set_error(res, 503, "out of memory");
+		return;
+	}
+	split_format(sp, text, sizeof text);
+	log_info("split %s: %s", service, sp->count ? text : "cleared");
 }
 
 /* Finds a live, leased instance the key may touch; fills res on failure. */

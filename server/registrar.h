@@ -68,6 +68,10 @@ struct registrar {
 	struct store *store;          /* etcd mode (registrar_store.c); NULL: embedded */
 	struct store_cache *cache;    /* etcd mode: how the registry follows etcd */
 	struct reg_deferral *deferral;/* the current request's, while reg_proto executes it */
+	/* Told of every split set or cleared (by SPLIT, replay or a reload): the service's
+	 * wire label, and the split now in force (NULL: none). */
+	void (*on_split)(void *arg, const uint8_t *service_label, const struct split *sp);
+	void *on_split_arg;
 };
 
 
@@ -76,6 +80,12 @@ struct log_limit *registrar_refusal_log(struct registrar *r, int code);
 
 /* Names the one function told about every change. */
 void registrar_set_listener(struct registrar *r, reg_change_fn fn, void *arg);
+/* Names the one function told about every split set or cleared. */
+void registrar_set_split_listener(struct registrar *r,
+				  void (*fn)(void *arg, const uint8_t *service_label, const struct split *sp),
+				  void *arg);
+/* SPLIT: sets the split of sp's service, or clears it when sp has no shares. */
+void registrar_split(struct registrar *r, const struct split *sp, int key_index, struct reg_result *res);
 /* The name of a change: "registered", "updated", ... */
 const char *reg_change_name(enum reg_change change);
 /* Sets up the registrar and replays the state file when cfg->state_file is set.

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "registrar_store.h"
 #include "store.h"
+#include "views.h"
 
 #define OWNERS_MAX 65535
 #define ADOPT_INTERVAL_MS 1000   /* orphans left after a scan are looked at again */
@@ -105,6 +106,7 @@ static void on_put(void *arg, const struct store_record *rec, int64_t mod_revisi
 	inst->store_revision = mod_revision;
 	inst->store_ttl = rec->ttl;
 	inst->store_owner = owner;
+	views_place(r->cfg, inst);
 	if (mine && lease_add(&r->leases, inst) < 0)
 		log_error("store: out of memory for the lease of %s.%s", spec.instance, spec.service);
 	if (!mine)

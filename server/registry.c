@@ -58,6 +58,7 @@ static void free_instance(struct registry *reg, struct instance *inst)
 {
 	free(inst->txt);
 	free(inst->check);
+	free(inst->extras);
 	pool_free(&reg->pool, inst, instance_size(inst->wire_key_len));
 }
 
@@ -74,6 +75,7 @@ static void free_instance_txt(struct hnode *node, void *arg)
 	struct instance *inst = HNODE_RECORD(node, struct instance, node);
 	free(inst->txt);
 	free(inst->check);
+	free(inst->extras);
 }
 
 static void free_large_array(struct hnode *node, void *arg)
@@ -92,6 +94,7 @@ void registry_free(struct registry *reg)
 	htable_free(&reg->services);
 	htable_free(&reg->addresses);
 	pool_destroy(&reg->pool);
+	split_set_free(&reg->splits);
 }
 
 struct instance *registry_find_address(const struct registry *reg, int family, const uint8_t *addr)
@@ -249,6 +252,10 @@ static void count_instance(struct registry *reg, const struct instance *inst, in
 	struct service *svc = inst->service;
 	svc->proto_count[inst->proto] += (unsigned)delta;
 	svc->family_count[inst->family == AF_INET6] += (unsigned)delta;
+	if (inst->extras && inst->extras->weight_set)
+		svc->weight_set_count += (unsigned)delta;
+	if (inst->extras && inst->extras->tag_count)
+		svc->tagged_count += (unsigned)delta;
 	reg->proto_count[inst->proto] += (unsigned)delta;
 	reg->instance_count += (size_t)(long)delta;
 }
@@ -275,11 +282,26 @@ static int assign_check(struct instance *inst, const struct health_check_spec *s
 	return 0;
 }
 
+/* Copies tags, further addresses and network names; none frees them.  The networks
+ * themselves are placed by views.c, which knows the config. */
+static int assign_extras(struct instance *inst, const struct instance_extras *x)
+{
+	if (!instance_extras_used(x)) {
+		free(inst->extras);
+		inst->extras = NULL;
+		return 0;
+	}
+	if (!inst->extras && !(inst->extras = malloc(sizeof *inst->extras)))
+		return -1;
+	*inst->extras = *x;
+	return 0;
+}
+
 /* Copies the answer data of a spec into an instance; keeps its identity and links. */
 static int assign(struct instance *inst, const struct instance_spec *spec)
 {
 	uint8_t *txt = NULL;
-	if (assign_check(inst, &spec->check) < 0)
+	if (assign_check(inst, &spec->check) < 0 || assign_extras(inst, &spec->extras) < 0)
 		return -1;
 	if (spec->txt_len) {
 		txt = malloc(spec->txt_len);
@@ -338,6 +360,8 @@ enum registry_put_result registry_put(struct registry *reg, const struct instanc
 	inst->service = svc;
 	inst->txt = NULL;
 	inst->check = NULL;
+	inst->extras = NULL;
+	inst->networks = 0;
 	inst->health = HEALTH_UNCHECKED;
 	if (assign(inst, spec) < 0)
 		goto fail;
@@ -384,6 +408,8 @@ void instance_to_spec(const struct instance *inst, struct instance_spec *spec)
 	spec->txt_len = inst->txt_len;
 	if (inst->check)
 		spec->check = inst->check->spec;
+	if (inst->extras)
+		spec->extras = *inst->extras;
 	spec->expires_ms = inst->expires_ms;
 	spec->is_static = inst->is_static;
 	spec->owner_key = inst->owner_key;
@@ -417,4 +443,21 @@ void registry_delete(struct registry *reg, struct instance *inst)
 		free_service(reg, svc);
 	}
 	free_instance(reg, inst);
+}
+
+bool instance_has_tag(const struct instance *inst, const char *tag, size_t len)
+{
+	const struct instance_extras *x = inst->extras;
+	for (unsigned i = 0; x && i < x->tag_count; i++)
+		if (strncmp(x->tags[i], tag, len) == 0 && x->tags[i][len] == 0)
+			return true;
+	return false;
+}
+
+bool service_has_tag(const struct service *svc, const char *tag, size_t len)
+{
+	for (size_t i = 0; i < svc->count; i++)
+		if (instance_has_tag(svc->instances[i], tag, len))
+			return true;
+	return false;
 }

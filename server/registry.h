@@ -14,10 +14,31 @@
 #include "health_spec.h"
 #include "htable.h"
 #include "pool.h"
+#include "split.h"
 
 enum instance_proto { PROTO_TCP = 0, PROTO_UDP = 1 };
 
 #define REGISTRY_TXT_MAX 1024  /* bytes of TXT rdata per instance */
+#define INSTANCE_TAGS_MAX 8      /* tags= per instance */
+#define INSTANCE_ADDRS_MAX 4     /* addr= per instance: its addresses on further networks */
+#define INSTANCE_NETWORKS_MAX 4  /* network= names per instance */
+
+/* What views, subsets and weights know of an instance beyond its records (views.h,
+ * weights.h).  Instances that use none of it carry no extras at all. */
+struct instance_extras {
+	uint8_t tag_count, addr_count, network_count;
+	bool weight_set;                              /* weight= given: 0 means never first */
+	char tags[INSTANCE_TAGS_MAX][DNAME_MAX_LABEL + 1];        /* lowercase LDH labels */
+	uint8_t addrs[INSTANCE_ADDRS_MAX][16];        /* addr=, the instance's family */
+	char networks[INSTANCE_NETWORKS_MAX][DNAME_MAX_LABEL + 1]; /* network=, lowercase */
+	uint32_t placed[1 + INSTANCE_ADDRS_MAX];      /* views.c: networks of addr, then of addrs[] */
+};
+
+/* Whether a spec's extras hold anything (else the instance carries none). */
+static inline bool instance_extras_used(const struct instance_extras *x)
+{
+	return x->tag_count || x->addr_count || x->network_count || x->weight_set;
+}
 
 /* What a caller puts into the registry. */
 struct instance_spec {
@@ -28,6 +49,7 @@ struct instance_spec {
 	uint16_t port, priority, weight;
 	enum instance_proto proto;
 	struct health_check_spec check;      /* kind CHECK_NONE: no health check */
+	struct instance_extras extras;       /* tags=, addr=, network=; all zero: none */
 	uint8_t txt[REGISTRY_TXT_MAX];       /* TXT rdata: length-prefixed strings */
 	uint16_t txt_len;
 	int64_t expires_ms;                  /* lease end (monotonic ms); 0: no lease */
@@ -45,6 +67,8 @@ struct instance {
 	struct instance *next_same_address; /* other instances at this address (PTR) */
 	uint8_t *txt;             /* owned; NULL when txt_len is 0 */
 	struct instance_check *check; /* owned; NULL without a health check */
+	struct instance_extras *extras; /* owned; NULL without tags, addr=, network= or weight= */
+	uint32_t networks;        /* views.c: networks of all its addresses (bit i: config network i) */
 	int64_t expires_ms;
 	int64_t store_revision;   /* etcd mode: the mod_revision of its key; 0: not from etcd */
 	uint32_t store_ttl;       /* etcd mode: the granted lease, seconds (an adopter restarts it) */
@@ -70,6 +94,8 @@ struct service {
 	uint32_t count, capacity;
 	unsigned proto_count[2];  /* instances per enum instance_proto */
 	unsigned family_count[2]; /* [0] IPv4, [1] IPv6 */
+	unsigned weight_set_count; /* instances with weight=: their answers are weighted */
+	unsigned tagged_count;    /* instances with tags: only then can a name clash with one */
 	bool failing_open;        /* health.c: every checked instance withheld, all answered */
 	struct hnode node;        /* in registry.services, keyed by wire_label */
 	uint8_t wire_label[];     /* "\len name", sized to fit */
@@ -79,6 +105,7 @@ struct registry {
 	struct htable services;
 	struct htable instances;
 	struct htable addresses;  /* family + address -> the first instance there, for PTR */
+	struct split_set splits;  /* split.h: weighted subsets per service */
 	struct pool pool;         /* instances, services and small instance arrays */
 	size_t instance_count;
 	unsigned proto_count[2];  /* live instances per protocol, for _tcp / _udp */
@@ -96,6 +123,11 @@ static inline bool instance_withheld(const struct instance *inst, bool only_pass
 {
 	return inst->health == HEALTH_CRITICAL || (only_passing && inst->health == HEALTH_WARNING);
 }
+
+/* Whether the instance carries a tag (lowercase label text of len bytes). */
+bool instance_has_tag(const struct instance *inst, const char *tag, size_t len);
+/* Whether any instance of the service carries the tag. */
+bool service_has_tag(const struct service *svc, const char *tag, size_t len);
 
 /* Whether an instance's lease still runs at now_ms; instances without a lease always do. */
 static inline bool instance_live(const struct instance *inst, int64_t now_ms)

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "netio.h"
 #include "server.h"
+#include "views.h"
 #include "notify.h"
 #include "xfr_out.h"
 #include "store.h"
@@ -42,11 +43,13 @@ static int load_static_instances(struct server *srv)
 {
 	const struct config *cfg = srv->cfg;
 	for (size_t i = 0; i < cfg->service_count; i++) {
-		if (registry_put(&srv->registry, &cfg->services[i], NULL) != REGISTRY_PUT_CREATED) {
+		struct instance *inst;
+		if (registry_put(&srv->registry, &cfg->services[i], &inst) != REGISTRY_PUT_CREATED) {
 			log_error("%s: services[%zu]: cannot add %s.%s", cfg->source, i,
 				  cfg->services[i].instance, cfg->services[i].service);
 			return -1;
 		}
+		views_place(cfg, inst);  /* networks: see static instances as they see the rest */
 	}
 	return 0;
 }
@@ -201,6 +204,14 @@ static void on_registrar_change(void *arg, enum reg_change change, const struct 
 		http_api_on_change(srv->http, change, inst);
 }
 
+/* A split was set or cleared: a "split" event for the watchers. */
+static void on_registrar_split(void *arg, const uint8_t *service_label, const struct split *sp)
+{
+	struct server *srv = arg;
+	if (srv->http)
+		http_api_on_split(srv->http, service_label, sp);
+}
+
 /* A health state changed: a "health" event for the watchers, and nothing else (it is
  * not a change of the zone: transfers and NOTIFY never hear of it). */
 static void on_health_change(void *arg, const struct instance *inst)
@@ -303,6 +314,7 @@ int server_init(struct server *srv, struct config *cfg, config_loader load, void
 	if (open_listeners(srv) < 0 || http_api_open(&http, &srv->http) < 0)
 		return -1;
 	registrar_set_listener(&srv->registrar, on_registrar_change, srv);
+	registrar_set_split_listener(&srv->registrar, on_registrar_split, srv);
 	health_set_listener(srv->health, on_health_change, srv);
 	if (cfg->store.enabled) {
 		/* Listeners are open: until the first sync DNS answers SERVFAIL and writes ERR 503. */
@@ -326,6 +338,7 @@ void server_free(struct server *srv)
 	srv->reg_front = NULL;
 	registrar_store_close(&srv->registrar);
 	registrar_set_listener(&srv->registrar, NULL, NULL);
+	registrar_set_split_listener(&srv->registrar, NULL, NULL);
 	health_free(srv->health);        /* its probes' events live in the base */
 	http_api_free(srv->http);
 	tcp_conns_free(srv->dns.tcp);

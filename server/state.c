@@ -101,6 +101,8 @@ static int deliver_record(const uint8_t *payload, size_t len, const struct state
 		rc = ops->put(ops->arg, &rec->spec, rec->key_name);
 	else if (rec->kind == STATE_RECORD_RENEW)
 		rc = ops->renew(ops->arg, rec->spec.service, rec->spec.instance, rec->expires_wall_ms);
+	else if (rec->kind == STATE_RECORD_SPLIT)
+		rc = ops->split ? ops->split(ops->arg, &rec->split) : 0;
 	else
 		rc = ops->remove(ops->arg, rec->spec.service, rec->spec.instance);
 	return rc < 0 ? -2 : 0;
@@ -212,6 +214,16 @@ static void write_instance(void *arg, struct instance *inst)
 	w->count++;
 }
 
+static void write_split(struct image_writer *w, const struct split *sp)
+{
+	if (sp->from_config)
+		return;  /* the config sets it again at every start */
+	if (IMAGE_BUFFER - w->len < STATE_RECORD_MAX)
+		flush_image(w);
+	if (!w->error)
+		w->len += state_encode_split(&w->st->crc, w->buf + w->len, sp);
+}
+
 /* Creates tmp_path afresh for a new image and returns its descriptor, or -1 with errno
  * and *step naming the call that failed.  A leftover of a crash goes; O_EXCL and
  * O_NOFOLLOW then make sure we write to a file of our own, never through a link
@@ -259,8 +271,11 @@ static int write_image(struct state *st, struct registry *reg, struct image_writ
 		w->step = "malloc";
 		return -1;
 	}
-	if (reg)
+	if (reg) {
 		registry_foreach(reg, write_instance, w);
+		for (size_t i = 0; i < reg->splits.count && !w->error; i++)
+			write_split(w, &reg->splits.items[i]);
+	}
 	flush_image(w);
 	free(w->buf);
 	w->buf = NULL;
@@ -864,6 +879,12 @@ int state_append_renew(struct state *st, const char *service, const char *instan
 	uint8_t rec[STATE_RECORD_MAX];
 	return append_record(st, rec, state_encode_name_record(&st->crc, rec, STATE_RECORD_RENEW, service, instance,
 							 expires_wall_ms));
+}
+
+int state_append_split(struct state *st, const struct split *sp)
+{
+	uint8_t rec[STATE_RECORD_MAX];
+	return append_record(st, rec, state_encode_split(&st->crc, rec, sp));
 }
 
 int state_append_remove(struct state *st, const char *service, const char *instance)

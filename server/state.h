@@ -27,6 +27,8 @@ struct state_replay_ops {
 	/* An instance was deregistered. */
 	int (*remove)(void *arg, const char *service, const char *instance);
 	void *arg;
+	/* A split was set, or cleared (no shares); NULL: splits are skipped. */
+	int (*split)(void *arg, const struct split *sp);
 };
 
 /* Opens (creating if needed) the state file and replays it through ops. A corrupt or
@@ -42,13 +44,15 @@ int state_append_put(struct state *st, const struct instance_spec *spec, int64_t
 int state_append_renew(struct state *st, const char *service, const char *instance,
 		       int64_t expires_wall_ms);
 int state_append_remove(struct state *st, const char *service, const char *instance);
+int state_append_split(struct state *st, const struct split *sp);
 /* Makes every record appended so far durable (one fsync); 0, or -1 with errno. */
 int state_commit(struct state *st);
 /* True when there are appended records not yet committed. */
 int state_dirty(const struct state *st);
 /* True when the journal has grown enough that compaction would pay off (and none runs). */
 int state_wants_compaction(const struct state *st);
-/* Rewrites the file as one put record per live, non-static instance of the registry
+/* Rewrites the file as one put record per live, non-static instance of the registry,
+ * and one split record per split not from the config
  * (temp file, fsync, rename, fsync of the directory) and continues appending to it.
  * wall_minus_mono_ms converts the registry's monotonic lease ends to wall-clock time;
  * key_name(arg, owner_key) gives the key name stored with each instance (NULL: none). */

@@ -132,6 +132,27 @@ static uint8_t *put_check(uint8_t *p, const struct health_check_spec *c)
 	return put_str8(p, c->path, strlen(c->path));
 }
 
+/* The PUTX tail: flags, the check, tags, further addresses, network names. */
+static uint8_t *put_extras(uint8_t *p, const struct instance_spec *spec, size_t addr_len)
+{
+	const struct instance_extras *x = &spec->extras;
+	p = put_u8(p, (uint8_t)((spec->check.kind != CHECK_NONE ? 1 : 0) | (x->weight_set ? 2 : 0)));
+	if (spec->check.kind != CHECK_NONE)
+		p = put_check(p, &spec->check);
+	p = put_u8(p, x->tag_count);
+	for (unsigned i = 0; i < x->tag_count; i++)
+		p = put_str8(p, x->tags[i], strlen(x->tags[i]));
+	p = put_u8(p, x->addr_count);
+	for (unsigned i = 0; i < x->addr_count; i++) {
+		memcpy(p, x->addrs[i], addr_len);
+		p += addr_len;
+	}
+	p = put_u8(p, x->network_count);
+	for (unsigned i = 0; i < x->network_count; i++)
+		p = put_str8(p, x->networks[i], strlen(x->networks[i]));
+	return p;
+}
+
 size_t state_encode_put(const struct state_crc *crc, uint8_t *rec, const struct instance_spec *spec,
 			int64_t expires_wall_ms, const char *key_name)
 {
@@ -139,6 +160,8 @@ size_t state_encode_put(const struct state_crc *crc, uint8_t *rec, const struct 
 	if (!label_fits(spec->service) || !label_fits(spec->instance) || spec->is_static ||
 	    (spec->family != AF_INET && spec->family != AF_INET6) ||
 	    spec->txt_len > REGISTRY_TXT_MAX || key_len > STATE_KEY_NAME_MAX ||
+	    spec->extras.tag_count > INSTANCE_TAGS_MAX || spec->extras.addr_count > INSTANCE_ADDRS_MAX ||
+	    spec->extras.network_count > INSTANCE_NETWORKS_MAX ||
 	    (spec->proto != PROTO_TCP && spec->proto != PROTO_UDP))
 		return 0;
 	uint8_t *p = rec + 4;
@@ -158,8 +181,26 @@ size_t state_encode_put(const struct state_crc *crc, uint8_t *rec, const struct 
 	p += spec->txt_len;
 	p = put_u64(p, (uint64_t)expires_wall_ms);
 	p = put_str8(p, key_name ? key_name : "", key_len);
-	if (spec->check.kind != CHECK_NONE)
+	if (instance_extras_used(&spec->extras)) {
+		rec[4] = STATE_RECORD_PUTX;
+		p = put_extras(p, spec, addr_len);
+	} else if (spec->check.kind != CHECK_NONE) {
 		p = put_check(p, &spec->check);
+	}
+	return frame_record(crc, rec, (size_t)(p - (rec + 4)));
+}
+
+size_t state_encode_split(const struct state_crc *crc, uint8_t *rec, const struct split *sp)
+{
+	uint8_t *p = rec + 4;
+	p = put_u8(p, STATE_RECORD_SPLIT);
+	p = put_str8(p, (const char *)sp->wire_label + 1, sp->wire_label[0]);
+	p = put_u16(p, sp->limit);
+	p = put_u8(p, sp->count);
+	for (unsigned i = 0; i < sp->count; i++) {
+		p = put_str8(p, sp->shares[i].tag, strlen(sp->shares[i].tag));
+		p = put_u8(p, sp->shares[i].percent);
+	}
 	return frame_record(crc, rec, (size_t)(p - (rec + 4)));
 }
 
@@ -225,9 +266,72 @@ static int decode_check(struct wire_reader *r, struct health_check_spec *c)
 	return health_spec_finish(c, reason, sizeof reason);
 }
 
+/* A count byte of at most max, then that many labels (lowercase LDH). */
+static unsigned get_labels(struct wire_reader *r, char (*out)[DNAME_MAX_LABEL + 1], unsigned max)
+{
+	unsigned n = wire_get_u8(r);
+	if (n > max) {
+		r->error = 1;
+		return 0;
+	}
+	for (unsigned i = 0; i < n && !r->error; i++) {
+		get_str8(r, out[i], DNAME_MAX_LABEL + 1, 1);
+		if (!r->error && !label_is_ldh(out[i], strlen(out[i])))
+			r->error = 1;
+	}
+	return n;
+}
+
+/* The PUTX tail (put_extras). */
+static int decode_extras(struct wire_reader *r, struct instance_spec *spec)
+{
+	struct instance_extras *x = &spec->extras;
+	size_t addr_len = spec->family == AF_INET ? 4 : 16;
+	uint8_t flags = wire_get_u8(r);
+	if (flags & ~3u)
+		return -1;
+	x->weight_set = (flags & 2) != 0;
+	if ((flags & 1) && decode_check(r, &spec->check) < 0)
+		return -1;
+	x->tag_count = (uint8_t)get_labels(r, x->tags, INSTANCE_TAGS_MAX);
+	x->addr_count = wire_get_u8(r);
+	if (x->addr_count > INSTANCE_ADDRS_MAX)
+		return -1;
+	for (unsigned i = 0; i < x->addr_count; i++) {
+		const uint8_t *addr = wire_get_bytes(r, addr_len);
+		memset(x->addrs[i], 0, 16);
+		if (addr)
+			memcpy(x->addrs[i], addr, addr_len);
+	}
+	x->network_count = (uint8_t)get_labels(r, x->networks, INSTANCE_NETWORKS_MAX);
+	return r->error ? -1 : 0;
+}
+
+static int decode_split(struct wire_reader *r, struct split *sp)
+{
+	char service[DNAME_MAX_LABEL + 1];
+	memset(sp, 0, sizeof *sp);
+	get_str8(r, service, sizeof service, 1);
+	sp->limit = wire_get_u16(r);
+	sp->count = wire_get_u8(r);
+	unsigned sum = 0;
+	if (sp->count > SPLIT_TAGS_MAX)
+		return -1;
+	for (unsigned i = 0; i < sp->count && !r->error; i++) {
+		get_str8(r, sp->shares[i].tag, sizeof sp->shares[i].tag, 1);
+		sp->shares[i].percent = wire_get_u8(r);
+		sum += sp->shares[i].percent;
+		if (!r->error && !label_is_ldh(sp->shares[i].tag, strlen(sp->shares[i].tag)))
+			return -1;
+	}
+	if (r->error || (sp->count && sum != 100) || split_set_service(sp, service) < 0)
+		return -1;
+	return 0;
+}
+
 /* Decodes a PUT payload (after its kind byte) into spec and key_name; 0 or -1. */
 static int decode_put(struct wire_reader *r, struct instance_spec *spec,
-		      char key_name[STATE_KEY_NAME_MAX + 1])
+		      char key_name[STATE_KEY_NAME_MAX + 1], int extended)
 {
 	get_str8(r, spec->service, sizeof spec->service, 1);
 	get_str8(r, spec->instance, sizeof spec->instance, 1);
@@ -258,6 +362,9 @@ static int decode_put(struct wire_reader *r, struct instance_spec *spec,
 	spec->owner_key = 0;
 	get_str8(r, key_name, STATE_KEY_NAME_MAX + 1, 0);
 	memset(&spec->check, 0, sizeof spec->check);
+	memset(&spec->extras, 0, sizeof spec->extras);
+	if (extended)
+		return r->error || decode_extras(r, spec) < 0 ? -1 : 0;
 	if (!r->error && wire_left(r) > 0 && decode_check(r, &spec->check) < 0)
 		return -1;
 	return r->error ? -1 : 0;
@@ -269,10 +376,18 @@ int state_decode_record(const uint8_t *payload, size_t len, struct state_record 
 	struct wire_reader r;
 	wire_reader_init(&r, payload, len);
 	uint8_t kind = wire_get_u8(&r);
-	if (kind == STATE_RECORD_PUT) {
-		*kind_name = "PUT";
+	if (kind == STATE_RECORD_PUT || kind == STATE_RECORD_PUTX) {
+		*kind_name = kind == STATE_RECORD_PUT ? "PUT" : "PUTX";
 		out->kind = STATE_RECORD_PUT;
-		if (decode_put(&r, &out->spec, out->key_name) < 0 || wire_left(&r) != 0)
+		if (decode_put(&r, &out->spec, out->key_name, kind == STATE_RECORD_PUTX) < 0 ||
+		    wire_left(&r) != 0)
+			return -1;
+		return 0;
+	}
+	if (kind == STATE_RECORD_SPLIT) {
+		*kind_name = "SPLIT";
+		out->kind = STATE_RECORD_SPLIT;
+		if (decode_split(&r, &out->split) < 0 || wire_left(&r) != 0)
 			return -1;
 		return 0;
 	}

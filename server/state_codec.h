@@ -22,6 +22,14 @@
  *               timeout u32 (ms), path str8 (HTTP path or gRPC service)
  *   RENEW  (2): service str8, instance str8, expires i64 (wall-clock ms)
  *   REMOVE (3): service str8, instance str8
+ *   SPLIT  (4): service str8, limit u16, share count u8 (0: the split was cleared), then
+ *               per share tag str8, percent u8
+ *   PUTX   (5): a PUT of an instance with tags=, addr=, network= or weight=: the PUT's
+ *               fields up to the key name, then flags u8 (1 has a check, 2 weight= given),
+ *               the check when flag 1, tag count u8 + tags str8, addr count u8 + that
+ *               many addresses of the instance's family, network count u8 + names str8.
+ *               Plain instances keep writing PUT, so old files and new ones of plain
+ *               instances are the same bytes.
  *
  *   str8 is a length byte and that many bytes, no NUL.
  *
@@ -38,11 +46,14 @@
 #define STATE_MAGIC "SVCDNSST"
 #define STATE_VERSION 1
 #define STATE_HEADER_SIZE 24
-#define STATE_PAYLOAD_MAX 2048      /* the largest PUT is 1,601 bytes (1,443 without a check) */
+#define STATE_PAYLOAD_MAX 4096      /* the largest PUTX is 2,439 bytes, the largest PUT 1,601 */
 #define STATE_RECORD_MAX (4 + STATE_PAYLOAD_MAX + 4)
 #define STATE_KEY_NAME_MAX 255      /* a str8 */
 
-enum state_record_kind { STATE_RECORD_PUT = 1, STATE_RECORD_RENEW = 2, STATE_RECORD_REMOVE = 3 };
+enum state_record_kind {
+	STATE_RECORD_PUT = 1, STATE_RECORD_RENEW = 2, STATE_RECORD_REMOVE = 3, STATE_RECORD_SPLIT = 4,
+	STATE_RECORD_PUTX = 5,  /* decoded as STATE_RECORD_PUT */
+};
 
 /* CRC32C (Castagnoli) tables for slicing-by-8; filled once by state_crc_init. */
 struct state_crc {
@@ -72,6 +83,9 @@ size_t state_encode_put(const struct state_crc *crc, uint8_t *rec, const struct 
 size_t state_encode_name_record(const struct state_crc *crc, uint8_t *rec, enum state_record_kind kind,
 				const char *service, const char *instance, int64_t expires_wall_ms);
 
+/* Encodes a SPLIT (count 0: cleared); returns its size. */
+size_t state_encode_split(const struct state_crc *crc, uint8_t *rec, const struct split *sp);
+
 /* The payload length a record's first four bytes announce (not yet checked). */
 uint32_t state_record_payload_len(const uint8_t *rec);
 /* True when the record at rec (4 + payload_len + 4 bytes readable) has a matching checksum. */
@@ -83,6 +97,7 @@ struct state_record {
 	struct instance_spec spec;          /* PUT: spec.expires_ms is the wall-clock lease end */
 	char key_name[STATE_KEY_NAME_MAX + 1]; /* PUT: "" when none */
 	int64_t expires_wall_ms;            /* RENEW */
+	struct split split;                 /* SPLIT */
 };
 
 /* Decodes one payload; 0, or -1 when it is malformed.  *kind_name says what it claimed to be. */

@@ -37,6 +37,62 @@ static json_t *encode_txt(const struct instance_spec *s)
 	return list;
 }
 
+/* tags=, addr=, network= and whether weight= was given (views.c places the addresses). */
+static json_t *encode_extras(const struct instance_spec *s)
+{
+	const struct instance_extras *x = &s->extras;
+	json_t *o = json_object(), *tags = json_array(), *addrs = json_array(), *networks = json_array();
+	int bad = !o || !tags || !addrs || !networks;
+	for (unsigned i = 0; !bad && i < x->tag_count; i++)
+		bad = json_array_append_new(tags, json_string(x->tags[i])) < 0;
+	for (unsigned i = 0; !bad && i < x->addr_count; i++) {
+		char text[INET6_ADDRSTRLEN];
+		inet_ntop(s->family, x->addrs[i], text, sizeof text);
+		bad = json_array_append_new(addrs, json_string(text)) < 0;
+	}
+	for (unsigned i = 0; !bad && i < x->network_count; i++)
+		bad = json_array_append_new(networks, json_string(x->networks[i])) < 0;
+	if (bad || add(o, "tags", tags) < 0 || add(o, "addrs", addrs) < 0 || add(o, "networks", networks) < 0 ||
+	    add(o, "weight_set", json_boolean(x->weight_set)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int decode_labels(json_t *list, char (*out)[DNAME_MAX_LABEL + 1], unsigned max, uint8_t *count)
+{
+	size_t i;
+	json_t *item;
+	if (!json_is_array(list) || json_array_size(list) > max)
+		return -1;
+	json_array_foreach(list, i, item) {
+		if (!json_is_string(item) || !label_is_ldh(json_string_value(item), json_string_length(item)))
+			return -1;
+		memcpy(out[i], json_string_value(item), json_string_length(item) + 1);
+	}
+	*count = (uint8_t)json_array_size(list);
+	return 0;
+}
+
+static int decode_extras(json_t *o, struct instance_spec *s)
+{
+	struct instance_extras *x = &s->extras;
+	json_t *addrs = json_object_get(o, "addrs"), *item;
+	size_t i;
+	if (!json_is_object(o) || decode_labels(json_object_get(o, "tags"), x->tags, INSTANCE_TAGS_MAX, &x->tag_count) < 0 ||
+	    decode_labels(json_object_get(o, "networks"), x->networks, INSTANCE_NETWORKS_MAX, &x->network_count) < 0 ||
+	    !json_is_array(addrs) || json_array_size(addrs) > INSTANCE_ADDRS_MAX ||
+	    !json_is_boolean(json_object_get(o, "weight_set")))
+		return -1;
+	json_array_foreach(addrs, i, item)
+		if (!json_is_string(item) || inet_pton(s->family, json_string_value(item), x->addrs[i]) != 1)
+			return -1;
+	x->addr_count = (uint8_t)json_array_size(addrs);
+	x->weight_set = json_is_true(json_object_get(o, "weight_set"));
+	return 0;
+}
+
 char *store_record_encode(const struct store_record *rec)
 {
 	const struct instance_spec *s = &rec->spec;
@@ -49,7 +105,8 @@ char *store_record_encode(const struct store_record *rec)
 	    add(o, "priority", json_integer(s->priority)) < 0 || add(o, "weight", json_integer(s->weight)) < 0 ||
 	    add(o, "txt", encode_txt(s)) < 0 || add(o, "ttl", json_integer(rec->ttl)) < 0 ||
 	    add(o, "key", json_string(rec->key)) < 0 || add(o, "owner", json_string(rec->owner)) < 0 ||
-	    (s->check.kind != CHECK_NONE && add(o, "check", encode_check(&s->check)) < 0))
+	    (s->check.kind != CHECK_NONE && add(o, "check", encode_check(&s->check)) < 0) ||
+	    (instance_extras_used(&s->extras) && add(o, "extras", encode_extras(s)) < 0))
 		goto out;
 	text = json_dumps(o, JSON_COMPACT);
 out:
@@ -139,6 +196,10 @@ int store_record_decode(const char *text, size_t len, struct store_record *rec, 
 	rec->ttl = (unsigned)ttl;
 	json_t *check = json_object_get(o, "check");
 	if (check && decode_check(check, &s->check, reason) < 0)
+		goto out;
+	json_t *extras = json_object_get(o, "extras");
+	*reason = "bad extras (tags, addrs, networks)";
+	if (extras && decode_extras(extras, s) < 0)
 		goto out;
 	rc = 0;
 out:

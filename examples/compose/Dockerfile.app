@@ -1,15 +1,7 @@
-# A demo application image: python's http.server, curl, and svcdnsctl as the
-# entrypoint wrapper that registers the container and keeps its lease alive.
-FROM debian:12-slim AS build
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential pkg-config \
-      libldns-dev libevent-dev libyaml-dev libssl-dev libjansson-dev && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY . .
-RUN make -j"$(nproc)" build/release/svcdnsctl
-
-FROM debian:12-slim
-RUN apt-get update && apt-get install -y --no-install-recommends python3 curl libssl3 iproute2 \
+# The demo application's image: python's http.server and curl, nothing of svcdns in it.
+# The containers are registered from outside, by the registrar service (svcdnsctl docker).
+#   BASE: debian:12-slim from a registry, or a local base (scripts/docker-base-image).
+ARG BASE=debian:12-slim
+FROM ${BASE}
+RUN apt-get update && apt-get install -y --no-install-recommends python3 curl \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=build /src/build/release/svcdnsctl /usr/local/bin/
-COPY examples/compose/register-and-run /usr/local/bin/
-ENTRYPOINT ["/usr/local/bin/register-and-run"]

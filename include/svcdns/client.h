@@ -12,6 +12,7 @@
 
 #define SVCDNS_DEFAULT_PORT 8053
 #define SVCDNS_MAX_TXT 16
+#define SVCDNS_MAX_ADDRS 4
 
 struct svcdns_client;
 
@@ -31,6 +32,12 @@ struct svcdns_instance {
 	const char *interval, *timeout; /* durations "2s", "500ms"; NULL: the server's default */
 	unsigned fall, rise;          /* 0: the server's default (1) */
 	const char *health;           /* list: "STATE/RESULT/TIME", NULL without a check */
+	const char *tags;             /* tags=, comma-separated LDH labels ("v1,canary") */
+	const char *addrs[SVCDNS_MAX_ADDRS]; /* addr=, its addresses on further networks */
+	const char *network;          /* network=NAME[,NAME] for an address in no network */
+	int weight_set;               /* register: send weight= even when 0; list: weight= was given */
+	const char *networks;         /* list: the networks it is on, "frontend,user-backend" */
+	const char *effective_weight; /* list: its weight in answers while its service has a split */
 };
 
 /* Opens a client for "HOST:PORT" or "[V6]:PORT" (port defaults to 8053), or a list of up to
@@ -49,6 +56,10 @@ const char *svcdns_last_error(const struct svcdns_client *c);
 
 /* REGISTER; *granted_ttl (may be NULL) gets the lease the server granted. */
 int svcdns_register(struct svcdns_client *c, const struct svcdns_instance *inst, unsigned *granted_ttl);
+/* REGISTER with further space-separated KEY=VALUE options appended as given (extra may be
+ * NULL), for options the struct does not carry, such as tags= and addr=. */
+int svcdns_register_extra(struct svcdns_client *c, const struct svcdns_instance *inst, const char *extra,
+			  unsigned *granted_ttl);
 /* RENEW with ttl (0: the server's default). */
 int svcdns_renew(struct svcdns_client *c, const char *service, const char *instance, unsigned ttl,
 		 unsigned *granted_ttl);
@@ -57,6 +68,8 @@ int svcdns_deregister(struct svcdns_client *c, const char *service, const char *
 /* LIST (service may be NULL for all): calls fn for every instance; *count gets OK's count. */
 int svcdns_list(struct svcdns_client *c, const char *service,
 		void (*fn)(const struct svcdns_instance *inst, void *arg), void *arg, unsigned *count);
+/* SPLIT: shares "v1=90 v2=10" (and "limit=N") for a service; NULL or "" clears its split. */
+int svcdns_split(struct svcdns_client *c, const char *service, const char *shares);
 /* PING. */
 int svcdns_ping(struct svcdns_client *c);
 /* Sends one raw request line (without newline) and copies the first reply line into reply. */

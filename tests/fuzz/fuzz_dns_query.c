@@ -11,6 +11,7 @@
 #include "dns_query.h"
 #include "log.h"
 #include "registry.h"
+#include "views.h"
 #include "zones.h"
 
 static struct config cfg;
@@ -21,10 +22,12 @@ static uint8_t out[65535];
 static struct dns_guard guard;
 static struct dns_front front;
 
-/* One message through the front as a listener would run it. */
-static size_t front_answer(const uint8_t *data, size_t size, enum dns_transport t, size_t cap)
+/* One message through the front as a listener would run it, from a peer: loopback
+ * (sees everything) or 10.0.0.9 (on network "a" only: views apply). */
+static size_t front_answer(const uint8_t *data, size_t size, enum dns_transport t, size_t cap,
+			   uint32_t peer_addr)
 {
-	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(peer_addr) };
 	struct front_result res;
 	switch (dns_front_query(&front, (struct sockaddr *)&peer, t, data, size, out, cap, &res)) {
 	case FRONT_SEND:
@@ -38,9 +41,11 @@ static size_t front_answer(const uint8_t *data, size_t size, enum dns_transport 
 	return 0;
 }
 
-static void add(const char *svc, const char *inst, const char *addr, int64_t expires, const char *txt)
+static struct instance *add_tagged(const char *svc, const char *inst, const char *addr, int64_t expires,
+				   const char *txt, const char *tag, int weight, const char *extra_addr)
 {
 	struct instance_spec s;
+	struct instance *made = NULL;
 	memset(&s, 0, sizeof s);
 	snprintf(s.service, sizeof s.service, "%s", svc);
 	snprintf(s.instance, sizeof s.instance, "%s", inst);
@@ -53,7 +58,24 @@ static void add(const char *svc, const char *inst, const char *addr, int64_t exp
 		memcpy(s.txt + 1, txt, s.txt[0]);
 		s.txt_len = (uint16_t)(s.txt[0] + 1);
 	}
-	registry_put(&reg, &s, NULL);
+	if (tag) {
+		snprintf(s.extras.tags[0], sizeof s.extras.tags[0], "%s", tag);
+		s.extras.tag_count = 1;
+	}
+	if (weight >= 0) {
+		s.weight = (uint16_t)weight;
+		s.extras.weight_set = true;
+	}
+	if (extra_addr && inet_pton(s.family, extra_addr, s.extras.addrs[0]) == 1)
+		s.extras.addr_count = 1;
+	if (registry_put(&reg, &s, &made) < REGISTRY_PUT_CONFLICT)
+		views_place(&cfg, made);
+	return made;
+}
+
+static void add(const char *svc, const char *inst, const char *addr, int64_t expires, const char *txt)
+{
+	add_tagged(svc, inst, addr, expires, txt, NULL, -1, NULL);
 }
 
 static void setup(void)
@@ -77,8 +99,24 @@ static void setup(void)
 	cfg.tsig_key_count = 1;
 	cfg.transfer_allow = &acl;
 	cfg.transfer_allow_count = 1;
+	/* Views, subsets, weights and browsing on: network "a" is 10.0.0.0/24. */
+	static struct network net = { .name = "a" };
+	struct cidr a;
+	cidr_parse("10.0.0.0/24", &a);
+	cidr_list_add(&net.cidrs, &a);
+	cfg.networks = &net;
+	cfg.network_count = 1;
+	cfg.dns_sd = 1;
 	config_finish(&cfg);
 	registry_init(&reg, 1);
+	add_tagged("canary", "c1", "10.0.0.21", 0, NULL, "v1", -1, "10.2.0.21");
+	add_tagged("canary", "c2", "10.2.0.22", 0, "k=v", "v2", 0, NULL);
+	add_tagged("canary", "c3", "10.0.0.23", 0, NULL, "v1", 5, NULL);
+	struct split sp;
+	char reason[160];
+	if (split_parse_text("v1=90 v2=10 limit=2", &sp, reason, sizeof reason) == 0 &&
+	    split_set_service(&sp, "canary") == 0)
+		split_set_put(&reg.splits, &sp);
 	add("web", "w1", "10.0.0.1", 0, "a=b");
 	add("web", "w2", "fd00::2", 2000, NULL);
 	add("web", "w3", "10.0.0.3", 500, NULL);
@@ -119,11 +157,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 		ready = 1;
 	}
-	size_t n = front_answer(data, size, DNS_UDP, cfg.max_udp_payload);
-	if (n > cfg.max_udp_payload)
-		abort();  /* never more than the UDP limit */
-	n = front_answer(data, size, DNS_TCP, sizeof out);
-	if (n > sizeof out)
-		abort();
+	const uint32_t peers[] = { 0x7f000001, 0x0a000009 };
+	for (size_t i = 0; i < sizeof peers / sizeof peers[0]; i++) {
+		size_t n = front_answer(data, size, DNS_UDP, cfg.max_udp_payload, peers[i]);
+		if (n > cfg.max_udp_payload)
+			abort();  /* never more than the UDP limit */
+		n = front_answer(data, size, DNS_TCP, sizeof out, peers[i]);
+		if (n > sizeof out)
+			abort();
+	}
 	return 0;
 }

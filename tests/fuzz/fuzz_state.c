@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (write_input(path, data, size) < 0)
 		return 0;
-	struct state_replay_ops ops = { on_put, on_renew, on_remove, NULL };
+	struct state_replay_ops ops = { on_put, on_renew, on_remove, NULL, NULL };
 	char err[STATE_ERROR_MAX];
 	struct state *st = state_open(path, &ops, err);
 	if (st)

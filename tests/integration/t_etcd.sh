@@ -59,6 +59,11 @@ like "$(etcdctl_ get --print-value-only /svcdns/svc.internal/i/web/w1)" '"addres
 is "$(etcdctl_ get --write-out=fields /svcdns/svc.internal/i/web/w1 | sed -n 's/^"Lease" : //p')" "0" "the instance key has no etcd lease"
 like "$(nreg 3 'LIST web')" "^web w1 10.0.0.1 80 ttl=60 priority=3 txt=v=1" "LIST through node 3"
 
+# Every field travels: tags= through node 1 answer as TAG.SERVICE on node 3.
+is "$(nreg 1 'REGISTER web tg 10.0.0.9 80 ttl=60 tags=canary')" "OK ttl=60" "REGISTER with tags= through node 1"
+check "node 3 answers the tag's name" wait_for 2 has 3 canary.web.svc.internal 10.0.0.9
+like "$(nreg 2 'SPLIT web canary=10 rest=90')" "^ERR 400 SPLIT is not shared through the etcd store" "SPLIT is refused in etcd mode, with the reason"
+
 # Renewals at the owner touch memory only: etcd's revision does not move.
 for i in $(seq 1 20); do echo "REGISTER batch b$i 10.0.1.$i 80 ttl=60"; done | /usr/bin/python3 "$TESTS_DIR/tools/reg_send.py" tcp 127.0.0.1 "${NODE_REG[1]}" >"$WORK/batch.out"
 is "$(grep -c '^OK ttl=60' "$WORK/batch.out")" "20" "20 registrations through node 1"

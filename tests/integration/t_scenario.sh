@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t_scenario.sh -- the docker-compose example (examples/compose/docker-compose.yml) with
+# t_scenario.sh -- the docker-compose example's topology (examples/compose/docker-compose.yml) with
 # network namespaces instead of containers, end to end with real clients.
 #
 # Topology (all of it private to this run; the host's own networking is never touched):

@@ -300,6 +300,99 @@ static void test_front_policy(void)
 	ask_recursion = 0;
 }
 
+/* A tagged instance of "canary", its weight= when weight >= 0. */
+static struct instance *add_tagged(const char *inst, const char *addr, const char *tag, int weight)
+{
+	struct instance_spec s;
+	struct instance *made = NULL;
+	memset(&s, 0, sizeof s);
+	strcpy(s.service, "canary");
+	strcpy(s.instance, inst);
+	s.family = AF_INET;
+	inet_pton(AF_INET, addr, s.addr);
+	s.port = 80;
+	if (tag) {
+		strcpy(s.extras.tags[0], tag);
+		s.extras.tag_count = 1;
+	}
+	if (weight >= 0) {
+		s.weight = (uint16_t)weight;
+		s.extras.weight_set = true;
+	}
+	registry_put(&reg, &s, &made);
+	return made;
+}
+
+/* The first address of n answers to NAME A, counted by the last octet. */
+static void count_firsts(const char *name, int n, unsigned counts[256], unsigned *second_after_11)
+{
+	memset(counts, 0, 256 * sizeof *counts);
+	for (int i = 0; i < n; i++) {
+		ldns_pkt *p = ask(name, LDNS_RR_TYPE_A, 1, DNS_UDP);
+		ldns_rr_list *an = p ? ldns_pkt_answer(p) : NULL;
+		if (an && ldns_rr_list_rr_count(an) > 0) {
+			const uint8_t *first = ldns_rdf_data(ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0));
+			counts[first[3]]++;
+			if (second_after_11 && first[3] == 11 && ldns_rr_list_rr_count(an) > 1 &&
+			    ldns_rdf_data(ldns_rr_rdf(ldns_rr_list_rr(an, 1), 0))[3] == 12)
+				(*second_after_11)++;
+		}
+		ldns_pkt_free(p);
+	}
+}
+
+/* Weighted order through the whole answer path: split, subset, health, weight=0. */
+static void test_weights(void)
+{
+	unsigned counts[256], second = 0;
+	struct instance *u3 = add_tagged("u3", "10.3.0.13", "v2", -1);
+	add_tagged("u1", "10.3.0.11", "v1", -1);
+	add_tagged("u2", "10.3.0.12", "v1", -1);
+	count_firsts("canary.svc.internal.", 3000, counts, NULL);
+	ok(counts[11] > 800 && counts[12] > 800 && counts[13] > 800, "no split, no weight=: uniform as before");
+	struct split sp;
+	char reason[160];
+	memset(&sp, 0, sizeof sp);
+	split_parse_text("v1=90 v2=10", &sp, reason, sizeof reason);
+	split_set_service(&sp, "canary");
+	split_set_put(&reg.splits, &sp);
+	count_firsts("canary.svc.internal.", 3000, counts, &second);
+	printf("# 90/10 first: u1 %u u2 %u u3 %u; u2 second after u1: %u of %u\n", counts[11], counts[12],
+	       counts[13], second, counts[11]);
+	ok(counts[13] > 210 && counts[13] < 390, "split 90/10: u3 first in 10% +- 3 points of 3,000 answers");
+	/* After u1 the next is drawn from u2 (45) and u3 (10): u2 second 45/55 = 82% of the time. */
+	ok(second > counts[11] * 72 / 100 && second < counts[11] * 92 / 100,
+	   "the rest follow in weighted-random order (u2 second after u1 about 82%)");
+	ldns_pkt *p = ask("_canary._tcp.svc.internal.", LDNS_RR_TYPE_SRV, 1, DNS_UDP);
+	unsigned weights = 0;
+	for (size_t i = 0; p && i < ldns_pkt_ancount(p); i++)
+		weights += ldns_rdf2native_int16(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), i), 1));
+	is_int(weights, 100, "SRV weights 45 + 45 + 10");
+	ldns_pkt_free(p);
+	u3->health = HEALTH_CRITICAL;
+	count_firsts("canary.svc.internal.", 500, counts, NULL);
+	is_int(counts[13], 0, "a critical instance is never drawn, split or not");
+	p = ask("_canary._tcp.svc.internal.", LDNS_RR_TYPE_SRV, 1, DNS_UDP);
+	ok(p && ldns_pkt_ancount(p) == 2 &&
+	   ldns_rdf2native_int16(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 1)) == 50,
+	   "v2 with nothing answerable passes its share: SRV 50/50");
+	ldns_pkt_free(p);
+	p = ask("v2.canary.svc.internal.", LDNS_RR_TYPE_A, 1, DNS_UDP);
+	is_int(p ? (long)ldns_pkt_ancount(p) : -1, 1, "v2.canary: fail-open inside the subset answers u3");
+	ldns_pkt_free(p);
+	u3->health = HEALTH_UNCHECKED;
+	sp.limit = 1;
+	split_set_put(&reg.splits, &sp);
+	p = ask("canary.svc.internal.", LDNS_RR_TYPE_A, 1, DNS_UDP);
+	is_int(p ? (long)ldns_pkt_ancount(p) : -1, 1, "limit=1: one address record");
+	ldns_pkt_free(p);
+	split_set_remove(&reg.splits, sp.wire_label);
+	add_tagged("u0", "10.3.0.10", NULL, 0);
+	count_firsts("canary.svc.internal.", 1000, counts, NULL);
+	is_int(counts[10], 0, "weight=0 never first while others are above 0");
+	ok(counts[11] > 200 && counts[12] > 200 && counts[13] > 200, "the others, weight 1, share the first place");
+}
+
 int main(void)
 {
 	char err[CONFIG_ERROR_MAX];
@@ -329,6 +422,7 @@ int main(void)
 	test_malformed();
 	test_front_policy();
 	test_health();
+	test_weights();
 	dns_guard_free(&guard);
 	responder_free(&responder);
 	registry_free(&reg);

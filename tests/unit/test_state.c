@@ -95,7 +95,7 @@ static void replayed_reset(struct replayed *r)
 
 static struct state *reopen(struct replayed *r, char err[STATE_ERROR_MAX])
 {
-	struct state_replay_ops ops = { replay_put, replay_renew, replay_remove, r };
+	struct state_replay_ops ops = { replay_put, replay_renew, replay_remove, r, NULL };
 	size_t refuse_at = r->refuse_at;
 	replayed_reset(r);
 	r->refuse_at = refuse_at;
@@ -792,7 +792,7 @@ static void test_dead_device(struct replayed *r)
 static void test_paths(struct replayed *r)
 {
 	char err[STATE_ERROR_MAX], fifo[300], link_path[300], victim[300];
-	struct state_replay_ops ops = { replay_put, replay_renew, replay_remove, r };
+	struct state_replay_ops ops = { replay_put, replay_renew, replay_remove, r, NULL };
 	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
 	mkfifo(fifo, 0600);
 	struct state *st = state_open(fifo, &ops, err);

@@ -26,6 +26,14 @@ static void round_trip_everything(void)
 	in.spec.check.timeout_ms = 500;
 	in.spec.check.fall = 3;
 	in.spec.check.rise = 2;
+	in.spec.extras.tag_count = 2;
+	strcpy(in.spec.extras.tags[0], "canary");
+	strcpy(in.spec.extras.tags[1], "v2");
+	in.spec.extras.addr_count = 1;
+	inet_pton(AF_INET6, "2001:db8:1::7", in.spec.extras.addrs[0]);
+	in.spec.extras.network_count = 1;
+	strcpy(in.spec.extras.networks[0], "blue");
+	in.spec.extras.weight_set = true;
 	in.ttl = 45;
 	strcpy(in.key, "deploy");
 	strcpy(in.owner, "dns-a:8053");
@@ -35,7 +43,7 @@ static void round_trip_everything(void)
 	strcpy(out.spec.service, "user-service");
 	strcpy(out.spec.instance, "u1");
 	is_int(store_record_decode(json, strlen(json), &out, &why), 0, "decodes what it encoded");
-	ok(memcmp(&in.spec, &out.spec, sizeof in.spec) == 0, "every field of the spec comes back the same");
+	ok(memcmp(&in.spec, &out.spec, sizeof in.spec) == 0, "every field of the spec comes back the same (check, tags, addrs, networks too)");
 	is_int(out.ttl, 45, "ttl");
 	is_str(out.key, "deploy", "key");
 	is_str(out.owner, "dns-a:8053", "owner");

@@ -1,0 +1,193 @@
+/* config_views.c -- the config keys of views and weights: networks, see-all, splits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_yaml.h"
+#include "views.h"
+
+static void free_networks(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->network_count; i++)
+		cidr_list_free(&cfg->networks[i].cidrs);
+	free(cfg->networks);
+	cfg->networks = NULL;
+	cfg->network_count = 0;
+}
+
+/* networks: { frontend: [10.201.0.0/24], user-backend: 10.202.0.0/24 } */
+int set_networks(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	if (v->type != YAML_MAPPING_NODE)
+		return cfg_fail(y, v, key, "expected a mapping of network: [CIDR, ...]");
+	free_networks(cfg);
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(y->doc, p->value);
+		char item_key[CFG_KEY_MAX];
+		struct network net = { .cidrs = { NULL, 0 } };
+		if (cfg_get_label(y, kn, key, net.name) < 0)
+			return -1;
+		cfg_key_path(item_key, key, net.name);
+		if (cfg_check_duplicate(y, v, p, item_key) < 0)
+			return -1;
+		if (cfg->network_count == VIEWS_MAX_NETWORKS)
+			return cfg_fail(y, kn, key, "at most %d networks", VIEWS_MAX_NETWORKS);
+		struct network *grown = realloc(cfg->networks, (cfg->network_count + 1) * sizeof *grown);
+		if (!grown)
+			return cfg_fail(y, v, key, "out of memory");
+		cfg->networks = grown;
+		cfg->networks[cfg->network_count++] = net;
+		struct network *added = &cfg->networks[cfg->network_count - 1];
+		if (set_cidr_list(y, vn, item_key, &added->cidrs) < 0)
+			return -1;
+		if (added->cidrs.count == 0)
+			return cfg_fail(y, vn, item_key, "needs at least one CIDR");
+	}
+	return 0;
+}
+
+int set_dns_sd(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return set_bool(y, v, key, &((struct config *)target)->dns_sd);
+}
+
+int set_see_all(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return set_cidr_list(y, v, key, &((struct config *)target)->see_all);
+}
+
+/* splits: { user-service: "v1=90 v2=10 limit=1" } */
+int set_splits(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	struct config *cfg = target;
+	if (v->type != YAML_MAPPING_NODE)
+		return cfg_fail(y, v, key, "expected a mapping of service: \"TAG=PERCENT ...\"");
+	free(cfg->splits);
+	cfg->splits = NULL;
+	cfg->split_count = 0;
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(y->doc, p->value);
+		char item_key[CFG_KEY_MAX], service[DNAME_MAX_LABEL + 1], reason[160];
+		const char *text;
+		struct split sp;
+		if (cfg_get_label(y, kn, key, service) < 0)
+			return -1;
+		cfg_key_path(item_key, key, service);
+		if (cfg_check_duplicate(y, v, p, item_key) < 0 || cfg_get_string(y, vn, item_key, &text) < 0)
+			return -1;
+		if (split_parse_text(text, &sp, reason, sizeof reason) < 0)
+			return cfg_fail(y, vn, item_key, "%s", reason);
+		split_set_service(&sp, service);
+		sp.from_config = true;
+		struct split *grown = realloc(cfg->splits, (cfg->split_count + 1) * sizeof *grown);
+		if (!grown)
+			return cfg_fail(y, v, key, "out of memory");
+		cfg->splits = grown;
+		cfg->splits[cfg->split_count++] = sp;
+	}
+	return 0;
+}
+
+/* ---- services[].tags, services[].addrs, services[].network ---- */
+
+/* A label list item into names[*count], lowercase and once. */
+static int add_name(struct yaml_ctx *y, yaml_node_t *v, const char *key, char (*names)[DNAME_MAX_LABEL + 1],
+		    uint8_t *count, unsigned max)
+{
+	char label[DNAME_MAX_LABEL + 1];
+	if (cfg_get_label(y, v, key, label) < 0)
+		return -1;
+	for (unsigned i = 0; i < *count; i++)
+		if (strcmp(names[i], label) == 0)
+			return cfg_fail(y, v, key, "'%s' appears twice", label);
+	if (*count == max)
+		return cfg_fail(y, v, key, "at most %u per instance", max);
+	memcpy(names[(*count)++], label, sizeof label);
+	return 0;
+}
+
+static int add_tag(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct instance_extras *x = &((struct instance_spec *)arg)->extras;
+	if (add_name(y, v, key, x->tags, &x->tag_count, INSTANCE_TAGS_MAX) < 0)
+		return -1;
+	if (strcmp(x->tags[x->tag_count - 1], "limit") == 0)
+		return cfg_fail(y, v, key, "'limit' is reserved (a split's limit=)");
+	return 0;
+}
+
+static int add_network_name(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct instance_extras *x = &((struct instance_spec *)arg)->extras;
+	return add_name(y, v, key, x->networks, &x->network_count, INSTANCE_NETWORKS_MAX);
+}
+
+static int add_addr(struct yaml_ctx *y, yaml_node_t *v, const char *key, void *arg)
+{
+	struct instance_spec *spec = arg;
+	struct instance_extras *x = &spec->extras;
+	const char *text;
+	int family;
+	if (cfg_get_string(y, v, key, &text) < 0)
+		return -1;
+	if (x->addr_count == INSTANCE_ADDRS_MAX)
+		return cfg_fail(y, v, key, "at most %d per instance", INSTANCE_ADDRS_MAX);
+	if (cfg_parse_ip(text, &family, x->addrs[x->addr_count]) < 0)
+		return cfg_fail(y, v, key, "'%s' is not an IPv4 or IPv6 address", text);
+	if (!spec->family)
+		return cfg_fail(y, v, key, "write address before addrs");
+	if (family != spec->family)
+		return cfg_fail(y, v, key, "'%s' is not of the family of address", text);
+	x->addr_count++;
+	return 0;
+}
+
+int set_service_tags(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return cfg_for_each_item(y, v, key, add_tag, target);
+}
+
+int set_service_addrs(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return cfg_for_each_item(y, v, key, add_addr, target);
+}
+
+int set_service_network(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v)
+{
+	return cfg_for_each_item(y, v, key, add_network_name, target);
+}
+
+int config_check_views(const struct config *cfg, char err[CONFIG_ERROR_MAX])
+{
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct instance_extras *x = &cfg->services[i].extras;
+		for (unsigned j = 0; j < x->network_count; j++) {
+			if (config_find_network(cfg, x->networks[j]) < 0) {
+				snprintf(err, CONFIG_ERROR_MAX, "%s:1: services[%zu].network: '%s' is not a network of networks:",
+					 cfg->source, i, x->networks[j]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+void config_free_views(struct config *cfg)
+{
+	free_networks(cfg);
+	cidr_list_free(&cfg->see_all);
+	free(cfg->splits);
+	cfg->splits = NULL;
+	cfg->split_count = 0;
+}
+
+int config_find_network(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->network_count; i++)
+		if (strcmp(cfg->networks[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}

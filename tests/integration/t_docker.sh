@@ -192,7 +192,8 @@ check "order-service reaches user-service.svc.internal over HTTP" \
 cdig() { local c=$1; shift; in_container "$c" dig +time=2 +tries=1 "$@"; }
 like "$(cdig "$C" user-db.svc.internal)" 'status: NXDOMAIN' "from order-service (frontend), user-db.svc.internal is NXDOMAIN"
 like "$(cdig "$UC" +short user-db.svc.internal)" '^172\.28\.2\.[0-9]+$' "from user-service (user-backend), user-db.svc.internal resolves"
-is "$(cdig "$UC" +short user-service.svc.internal | grep -vc '^172\.28\.2\.')" 0 "and user-service is answered at its user-backend addresses"
+like "$(cdig "$UC" +short user-service.svc.internal)" '^172\.28\.2\.[0-9]+$' "and user-service is answered at a user-backend address"
+is "$(cdig "$UC" +short v2.user-service.svc.internal)" "$(ip_on "$V2" user-backend)" "v2 at its user-backend address (its addr=)"
 like "$(cdig "$C" payment-service.svc.internal)" 'status: NXDOMAIN' \
 	"order-service's view is frontend's, so payment-service.svc.internal (order-backend) is NXDOMAIN to it"
 like "$(cdig "$C" +short payment-service)" '^172\.28\.3\.[0-9]+$' "while Docker answers the bare name payment-service on order-backend"

@@ -2,8 +2,9 @@
 # t_docker.sh -- examples/compose/docker-compose.yml on a real dockerd, and the registrar
 # (svcdnsctl docker) against it: registration from Docker's events, deregistration within
 # 1 s of a stop, leases left to run out when the registrar is killed, reconciliation after
-# a restart of the registrar and of dockerd, scaling, and Docker's DNS chain
-# (127.0.0.11 -> svcdns) from inside the containers.
+# a restart of the registrar and of dockerd, scaling, Docker's DNS chain (127.0.0.11 ->
+# svcdns) from inside the containers, and the example's views (frontend, user-backend,
+# order-backend), its 90/10 user-service canary and DNS-SD browsing, seen from inside.
 #
 # The test starts its own dockerd inside a network namespace it creates (NS below), so
 # that Docker's bridges and iptables rules stay in there; its data-root, exec-root,
@@ -26,7 +27,7 @@ CACHE=$ROOT_DIR/build/docker/base-$(sha1sum "$ROOT_DIR/scripts/docker-base-image
 CGROUP=svcdns-test-$$                          # dockerd's --cgroup-parent, removed at the end
 # Where it shows on the host: under the cgroup2 hierarchy, in a hybrid or a pure v2 layout.
 CGROUP_DIRS="/sys/fs/cgroup/unified/$CGROUP /sys/fs/cgroup/$CGROUP"
-DNS=172.28.0.53                                # svcdns's address in the compose file
+DNS=172.28.0.53                                # svcdns on the control network (see-all)
 PROJECT=svdk
 TTL=6                                          # the registrar's --ttl (SVCDNS_TTL)
 COMPOSE_FILE=$ROOT_DIR/examples/compose/docker-compose.yml
@@ -154,15 +155,19 @@ ok 0 "images built offline in $(( ($(ms) - t_images) / 1000 )) s"
 t_up=$(ms)
 compose up -d --no-build >"$WORK/compose.log" 2>&1 || fail_now "docker-compose up of examples/compose" "$WORK/compose.log"
 wait_for 30 srv_is 3
-is "$(srv_count)" 3 "three user-service instances in SRV after compose up ($(( ($(ms) - t_up) / 1000 )) s)"
+is "$(srv_count)" 3 "three user-service instances (v1 x2, v2) in SRV after compose up ($(( ($(ms) - t_up) / 1000 )) s)"
 C=${PROJECT}_order-service_1
-U3=${PROJECT}_user-service_3
+UC=${PROJECT}_user-service-v1_1
+U3=${PROJECT}_user-service-v1_2
+V2=${PROJECT}_user-service-v2_1
 REGC=${PROJECT}_registrar_1
 wait_for 5 sh -c "[ \$(ip netns exec $NS dig @$DNS +short _order-service._tcp.svc.internal SRV | grep -c .) -eq 2 ]"
 is "$(dns _order-service._tcp.svc.internal SRV | grep -c .)" 2 "two order-service instances"
-like "$(dns _user-service._tcp.svc.internal SRV | sort | head -1)" "^0 0 8080 ${PROJECT}-user-service-[0-9]\.user-service\.svc\.internal\.$" \
+like "$(dns _user-service._tcp.svc.internal SRV | sort | head -1)" "^0 10 8080 ${PROJECT}-user-service-v2-1\.user-service\.svc\.internal\.$" \
 	"SRV carries the exposed port and the container's name as the instance"
-like "$(dns TXT "${PROJECT}-user-service-1.user-service.svc.internal")" 'version=1.*docker-id=[0-9a-f]{64}' \
+is "$(dns _user-service._tcp.svc.internal SRV | awk '{print $2}' | sort -n | tr '\n' ' ')" "10 45 45 " \
+	"the split v1=90 v2=10 gives SRV weights 45/45/10"
+like "$(dns TXT "${PROJECT}-user-service-v1-1.user-service.svc.internal")" 'version=1.*docker-id=[0-9a-f]{64}' \
 	"TXT has svcdns.txt.version and the docker-id= marker"
 wait_for 10 sh -c "ip netns exec $NS dig @$DNS +short payment-service.svc.internal | grep -q ."
 check "payment-service, health-checked by svcdns, answers" sh -c "ip netns exec $NS dig @$DNS +short payment-service.svc.internal | grep -q ."
@@ -174,11 +179,47 @@ is "$(in_container "$C" dig +short +time=2 +tries=1 _user-service._tcp.svc.inter
 	"in a container, SRV through 127.0.0.11 comes from svcdns"
 is "$(in_container "$C" dig +short +time=2 +tries=1 user-service | grep -c .)" 3 \
 	"the bare compose name is answered by Docker itself: all three addresses"
+ip_on() { dk inspect -f "{{(index .NetworkSettings.Networks \"${PROJECT}_$2\").IPAddress}}" "$1"; }
+V2_FRONT=$(ip_on "$V2" frontend)
 spread=$(in_container "$C" sh -c 'for i in $(seq 30); do dig +short +time=2 +tries=1 user-service.svc.internal | tr "\n" " "; echo; done')
-is "$(grep -cvE '^[0-9.]+ $' <<<"$spread")" 0 "30 lookups of user-service.svc.internal: one address each (answer-limits)"
-is "$(sort -u <<<"$spread" | grep -c .)" 3 "and all three replicas were answered"
+is "$(grep -cvE '^[0-9.]+ $' <<<"$spread")" 0 "30 lookups of user-service.svc.internal: one address each (the split's limit=1)"
+is "$(grep -vc "^172\.28\.1\." <<<"$spread")" 0 "order-service (frontend) is answered frontend addresses only"
+is "$(grep -v "^$V2_FRONT " <<<"$spread" | sort -u | grep -c .)" 2 "and both v1 replicas were answered"
 check "order-service reaches user-service.svc.internal over HTTP" \
 	in_container "$C" curl -fsS --max-time 3 -o /dev/null http://user-service.svc.internal:8080/
+
+# ---- views: what each container's network lets it see ----
+cdig() { local c=$1; shift; in_container "$c" dig +time=2 +tries=1 "$@"; }
+like "$(cdig "$C" user-db.svc.internal)" 'status: NXDOMAIN' "from order-service (frontend), user-db.svc.internal is NXDOMAIN"
+like "$(cdig "$UC" +short user-db.svc.internal)" '^172\.28\.2\.[0-9]+$' "from user-service (user-backend), user-db.svc.internal resolves"
+like "$(cdig "$UC" +short user-service.svc.internal)" '^172\.28\.2\.[0-9]+$' "and user-service is answered at a user-backend address"
+is "$(cdig "$UC" +short v2.user-service.svc.internal)" "$(ip_on "$V2" user-backend)" "v2 at its user-backend address (its addr=)"
+like "$(cdig "$C" payment-service.svc.internal)" 'status: NXDOMAIN' \
+	"order-service's view is frontend's, so payment-service.svc.internal (order-backend) is NXDOMAIN to it"
+like "$(cdig "$C" +short payment-service)" '^172\.28\.3\.[0-9]+$' "while Docker answers the bare name payment-service on order-backend"
+
+# ---- the canary ----
+is "$(cdig "$C" +short v2.user-service.svc.internal)" "$V2_FRONT" "v2.user-service.svc.internal is the v2 container, at its frontend address"
+is "$(cdig "$C" +short _user-service._tcp.svc.internal SRV | awk '{print $2}' | sort -n | tr '\n' ' ')" "10 45 45 " \
+	"order-service sees the SRV weights 45/45/10 too"
+# 400 lookups in one dig; v2 has p = 0.1: 18..64 fails by chance with p < 1e-4 (binomial
+# tails), and a uniform draw (1/3: 133 expected) or a 20% share fails almost surely.
+N=400
+firsts=$(in_container "$C" sh -c "dig +short +time=2 +tries=1 \$(yes user-service.svc.internal | head -n $N)" | grep -v '^;')
+v2_first=$(grep -cx "$V2_FRONT" <<<"$firsts")
+is "$(grep -c . <<<"$firsts")" "$N" "$N lookups from order-service got $N answers"
+check "v2 answered $v2_first times of $N (expected 40, 18..64 allowed)" [ "$v2_first" -ge 18 -a "$v2_first" -le 64 ]
+
+# ---- DNS-SD browsing, by view ----
+# Asked of svcdns directly, at the address dns: names (the same source, so the same view):
+# Docker's embedded DNS (20.10) drops a PTR query for a name that is not a reverse name.
+types() { cdig "$1" @"$2" +short PTR _services._dns-sd._udp.svc.internal | sort | tr '\n' ' '; }
+is "$(types "$C" 172.28.1.53)" "_order-service._tcp.svc.internal. _user-service._tcp.svc.internal. " \
+	"DNS-SD from order-service lists the frontend's service types"
+is "$(types "$UC" 172.28.2.53)" "_user-db._tcp.svc.internal. _user-service._tcp.svc.internal. " \
+	"and from user-service the user-backend's, user-db among them"
+echo "# the same PTR through 127.0.0.11: $(cdig "$C" +short PTR _services._dns-sd._udp.svc.internal | tr '\n' ' ')"
+echo "# dockerd: $(grep -m1 -o 'invalid PTR query[^"]*' "$WORK/dockerd.log")"
 
 # ---- stop and start one replica ----
 t0=$(ms)
@@ -209,7 +250,7 @@ like "$(dns _order-service._tcp.svc.internal SRV | sort | tr '\n' ' ')" "${PROJE
 is "$(dns _order-service._tcp.svc.internal SRV | grep -c .)" 2 "and the old name is gone"
 
 # ---- scaling ----
-compose up -d --no-build --no-recreate --scale user-service=5 >>"$WORK/compose.log" 2>&1
+compose up -d --no-build --no-recreate --scale user-service-v1=4 >>"$WORK/compose.log" 2>&1
 wait_for 20 srv_is 5
 is "$(srv_count)" 5 "scaled to 5: two more instances"
 
@@ -218,7 +259,7 @@ is "$(srv_count)" 5 "scaled to 5: two more instances"
 ip netns exec "$NS" "$CTL" --server "$DNS:8053" register user-service outside-1 172.28.255.1 8080 --ttl 300 >/dev/null
 wait_for 2 srv_is 6
 is "$(srv_count)" 6 "an instance registered from outside Docker joins the same SRV"
-U5=${PROJECT}_user-service_5
+U5=${PROJECT}_user-service-v1_4
 dk kill -s KILL "$REGC" >/dev/null
 dk stop -t 1 "$U5" >/dev/null
 is "$(srv_count)" 6 "registrar killed, a replica stopped meanwhile: its lease still holds it"
@@ -228,7 +269,7 @@ is "$(srv_count)" 5 "the restarted registrar reconciled: the replica stopped whi
 check "the instance from outside Docker is still there" sh -c "ip netns exec $NS dig @$DNS +short outside-1.user-service.svc.internal | grep -qx 172.28.255.1"
 ip netns exec "$NS" "$CTL" --server "$DNS:8053" deregister user-service outside-1 >/dev/null
 check "and said so in one log line" logs_have "$REGC" \
-	"deregistered user-service/${PROJECT}-user-service-5 \(container [0-9a-f]+ no longer runs\)"
+	"deregistered user-service/${PROJECT}-user-service-v1-4 \(container [0-9a-f]+ no longer runs\)"
 
 dk kill -s KILL "$REGC" >/dev/null
 t0=$(ms)
@@ -253,7 +294,7 @@ check "it logged that the server had forgotten them" logs_have "$REGC" "the serv
 # ---- dockerd restarted under a registrar that runs outside Docker ----
 dk stop -t 1 "$REGC" >/dev/null
 # The first server of the list has nothing listening: every request passes on to svcdns.
-ip netns exec "$NS" "$CTL" --server "$DNS:9,$DNS:8053" docker --docker-socket "$SOCK" --compose --network apps --ttl "$TTL" \
+ip netns exec "$NS" "$CTL" --server "$DNS:9,$DNS:8053" docker --docker-socket "$SOCK" --compose --ttl "$TTL" \
 	>"$WORK/registrar.log" 2>&1 &
 REG_PID=$!
 wait_for 5 grep -q 'reconciled' "$WORK/registrar.log"
@@ -273,7 +314,7 @@ wait "$REG_PID"; rc=$?
 REG_PID=""
 is "$rc" 0 "SIGTERM: the registrar exits 0"
 check "and leaves the registrations to their leases" srv_is 4
-ip netns exec "$NS" "$CTL" --server "$DNS:8053" docker --docker-socket "$SOCK" --compose --network apps --ttl "$TTL" \
+ip netns exec "$NS" "$CTL" --server "$DNS:8053" docker --docker-socket "$SOCK" --compose --ttl "$TTL" \
 	--deregister-on-exit >"$WORK/registrar2.log" 2>&1 &
 REG_PID=$!
 wait_for 5 grep -q 'reconciled' "$WORK/registrar2.log"

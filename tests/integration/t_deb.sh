@@ -19,7 +19,9 @@ like "$info" "Package: svcdns" "control: Package svcdns"
 
 CACHE=$ROOT_DIR/build/t_deb
 TARBALL=$CACHE/bookworm-minbase.tar
-DEPS=libldns3,libevent-2.1-7,libyaml-0-2,libjansson4,libssl3,init-system-helpers
+# The chroot holds what the package says it needs (and the unit's helpers), nothing more:
+# a library missing from Depends makes the installed binary fail below.
+DEPS=$(dpkg-deb -f "$deb" Depends | tr -d ' '),init-system-helpers
 MIRROR=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 if [ ! -s "$TARBALL" ] || [ "$(cat "$CACHE/includes" 2>/dev/null)" != "$DEPS" ]; then

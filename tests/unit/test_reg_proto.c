@@ -7,6 +7,7 @@
 #include "log.h"
 #include "reg_proto.h"
 #include "registrar.h"
+#include "reg_exec.h"
 #include "tap.h"
 
 static struct config cfg;
@@ -18,25 +19,12 @@ static char reply[8192];
 /* Executes one line and returns its reply without the final newline. */
 static const char *run_from(const char *line, const struct sockaddr_in *source)
 {
-	struct evbuffer *out = evbuffer_new();
-	registrar_tick(&registrar);
-	reg_proto_execute(&registrar, line, strlen(line), (const struct sockaddr *)source, REG_TCP, out);
-	size_t n = evbuffer_remove(out, reply, sizeof reply - 1);
-	evbuffer_free(out);
-	reply[n] = 0;
-	if (n && reply[n - 1] == '\n')
-		reply[n - 1] = 0;
-	return reply;
+	return reg_exec(&registrar, line, (const struct sockaddr *)source, reply, sizeof reply);
 }
 
 static const char *run(const char *line)
 {
 	return run_from(line, &loopback);
-}
-
-static int starts_with(const char *text, const char *prefix)
-{
-	return strncmp(text, prefix, strlen(prefix)) == 0;
 }
 
 /* What the change listener heard: "registered db-1.db;updated w1.web;" and so on. */

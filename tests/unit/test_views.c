@@ -12,6 +12,7 @@
 #include "registrar.h"
 #include "split.h"
 #include "state_codec.h"
+#include "reg_exec.h"
 #include "tap.h"
 #include "views.h"
 #include "weights.h"
@@ -25,25 +26,12 @@ static const char *run_from(const char *line, const char *source)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	inet_pton(AF_INET, source, &sa.sin_addr);
-	struct evbuffer *out = evbuffer_new();
-	registrar_tick(&registrar);
-	reg_proto_execute(&registrar, line, strlen(line), (const struct sockaddr *)&sa, REG_TCP, out);
-	size_t n = evbuffer_remove(out, reply, sizeof reply - 1);
-	evbuffer_free(out);
-	reply[n] = 0;
-	if (n && reply[n - 1] == '\n')
-		reply[n - 1] = 0;
-	return reply;
+	return reg_exec(&registrar, line, (const struct sockaddr *)&sa, reply, sizeof reply);
 }
 
 static const char *run(const char *line)
 {
 	return run_from(line, "127.0.0.1");
-}
-
-static int starts_with(const char *text, const char *prefix)
-{
-	return strncmp(text, prefix, strlen(prefix)) == 0;
 }
 
 static uint32_t source_view(const char *addr)

@@ -86,8 +86,7 @@ void registrar_set_split_listener(struct registrar *r,
 	r->on_split_arg = arg;
 }
 
-/* Puts a split (with shares) or removes one, and tells the listener. */
-static int apply_split(struct registrar *r, const struct split *sp)
+int registrar_apply_split(struct registrar *r, const struct split *sp)
 {
 	struct split_set *set = &r->reg->splits;
 	if (sp->count == 0) {
@@ -112,14 +111,14 @@ static int sync_config_splits(struct registrar *r, const struct config *cfg)
 			kept = memcmp(cfg->splits[j].wire_label, gone.wire_label, gone.wire_label[0] + 1u) == 0;
 		if (gone.from_config && !kept) {
 			gone.count = 0;
-			apply_split(r, &gone);
+			registrar_apply_split(r, &gone);
 		}
 	}
 	for (size_t j = 0; j < cfg->split_count; j++) {
 		const struct split *old = split_find(set, cfg->splits[j].wire_label);
 		if (old && memcmp(old, &cfg->splits[j], sizeof *old) == 0)
 			continue;
-		if (apply_split(r, &cfg->splits[j]) < 0)
+		if (registrar_apply_split(r, &cfg->splits[j]) < 0)
 			return -1;
 	}
 	return 0;
@@ -161,7 +160,7 @@ static int replay_split(void *arg, const struct split *sp)
 	const struct split *old = split_find(&r->reg->splits, sp->wire_label);
 	if (old && old->from_config)
 		return 0;  /* the config's split of that service wins, as static instances do */
-	return apply_split(r, sp);
+	return registrar_apply_split(r, sp);
 }
 
 static int replay_renew(void *arg, const char *service, const char *instance, int64_t expires_wall_ms)
@@ -211,12 +210,13 @@ int registrar_init(struct registrar *r, struct registry *reg, const struct confi
 		snprintf(err, STATE_ERROR_MAX, "out of memory");
 		return -1;
 	}
-	if (!cfg->state_file[0])
-		return 0;
+	/* The config's splits go first: a journal's SPLIT of the same service gives way. */
 	if (sync_config_splits(r, cfg) < 0) {
 		snprintf(err, STATE_ERROR_MAX, "out of memory");
 		return -1;
 	}
+	if (!cfg->state_file[0])
+		return 0;
 	struct state_replay_ops ops = { replay_put, replay_renew, replay_remove, r, replay_split };
 	r->state = state_open(cfg->state_file, &ops, err);
 	if (!r->state)
@@ -329,6 +329,8 @@ static int put_static(struct registrar *r, const struct instance_spec *spec)
 int registrar_sync_static(struct registrar *r, const struct config *cfg)
 {
 	if (remove_unlisted_static(r, cfg) < 0 || sync_config_splits(r, cfg) < 0)
+		return -1;
+	if (r->cache && store_restore_splits(r) < 0)
 		return -1;
 	for (size_t i = 0; i < cfg->service_count; i++)
 		if (put_static(r, &cfg->services[i]) < 0)
@@ -488,21 +490,20 @@ void registrar_split(struct registrar *r, const struct split *sp, int key_index,
 		set_error(res, 403, "key '%s' may not change service '%s'", cfg->keys[key_index].name, service);
 		return;
 	}
-	if (r->store) {
-		/* Splits are not in etcd's key layout yet: one node's SPLIT would not be the others'. */
-		set_error(res, 400, "SPLIT is not shared through the etcd store: use splits: in every node's config");
-		return;
-	}
 	const struct split *old = split_find(&r->reg->splits, sp->wire_label);
 	if (old && old->from_config) {
 		set_error(res, 409, "the split of %s comes from the config (splits:)", service);
+		return;
+	}
+	if (r->store) {
+		store_split(r, sp, res);
 		return;
 	}
 	if (r->state && state_append_split(r->state, sp) < 0) {
 		journal_failed(r, res);
 		return;
 	}
-	if (apply_split(r, sp) < 0) {
+	if (registrar_apply_split(r, sp) < 0) {
 		set_error(res, 503, "out of memory");
 		return;
 	}

@@ -25,7 +25,9 @@ struct store_cache {
 	char **owners;               /* node ids by store_owner - 1 */
 	size_t owner_count;
 	uint16_t self;               /* this node's index in owners */
-	json_t *seen;                /* during a resync: "service/instance" of every key seen */
+	json_t *seen;                /* during a resync: "service/instance" of every instance key
+				      * seen, and "service" of every split key */
+	struct split_set splits;     /* the splits etcd holds; the config's splits: win over them */
 	int64_t last_adopt_ms;
 	int adopt_wanted;            /* the members changed: scan now */
 };
@@ -36,7 +38,8 @@ struct pending_write {
 	struct reg_deferral *deferral;    /* NULL: no reply (expiry, adoption) */
 	unsigned granted_ttl;
 	char service[DNAME_MAX_LABEL + 1], instance[DNAME_MAX_LABEL + 1];
-	enum { W_REGISTER, W_TAKEOVER, W_DEREGISTER, W_EXPIRE, W_ADOPT } kind;
+	enum { W_REGISTER, W_TAKEOVER, W_DEREGISTER, W_EXPIRE, W_ADOPT, W_SPLIT } kind;
+	char split_text[SPLIT_TEXT_MAX];  /* W_SPLIT: the shares, for the log; "" cleared */
 };
 
 static uint16_t intern_owner(struct store_cache *c, const char *id)
@@ -71,12 +74,13 @@ static int owned_here(const struct registrar *r, const struct instance *inst)
 
 /* ---- the cache follows etcd ------------------------------------------------------------- */
 
+/* instance NULL: the service's split. */
 static void mark_seen(struct store_cache *c, const char *service, const char *instance)
 {
 	char name[2 * DNAME_MAX_LABEL + 2];
 	if (!c->seen)
 		return;
-	snprintf(name, sizeof name, "%s/%s", service, instance);
+	snprintf(name, sizeof name, "%s%s%s", service, instance ? "/" : "", instance ? instance : "");
 	json_object_set_new(c->seen, name, json_null());
 }
 
@@ -124,6 +128,70 @@ static void on_remove(void *arg, const char *service, const char *instance)
 	registrar_drop(c->r, inst);
 }
 
+/* etcd's split of a service is in force unless the config has one for it. */
+static void use_split(struct registrar *r, const struct split *from_etcd, const uint8_t *wire_label)
+{
+	const struct split *cur = split_find(&r->reg->splits, wire_label);
+	if (cur && cur->from_config)
+		return;
+	if (from_etcd && cur && memcmp(cur, from_etcd, sizeof *cur) == 0)
+		return;  /* a resync's range brings what we have: no event */
+	struct split clear;
+	if (!from_etcd) {
+		if (!cur)
+			return;
+		clear = *cur;
+		clear.count = 0;
+	}
+	if (registrar_apply_split(r, from_etcd ? from_etcd : &clear) < 0)
+		log_error("store: out of memory for a split: the cache misses it");
+}
+
+static void on_split_put(void *arg, const struct split *sp)
+{
+	struct store_cache *c = arg;
+	char service[DNAME_MAX_LABEL + 1];
+	mark_seen(c, split_service_name(sp, service), NULL);
+	if (split_set_put(&c->splits, sp) < 0) {
+		log_error("store: out of memory for the split of %s: the cache misses it", service);
+		return;
+	}
+	use_split(c->r, split_find(&c->splits, sp->wire_label), sp->wire_label);
+}
+
+static void on_split_remove(void *arg, const char *service)
+{
+	struct store_cache *c = arg;
+	struct split sp;
+	if (split_set_service(&sp, service) < 0)
+		return;
+	split_set_remove(&c->splits, sp.wire_label);
+	use_split(c->r, NULL, sp.wire_label);
+}
+
+int store_restore_splits(struct registrar *r)
+{
+	struct split_set *set = &r->cache->splits;
+	for (size_t i = 0; i < set->count; i++)
+		if (!split_find(&r->reg->splits, set->items[i].wire_label) &&
+		    registrar_apply_split(r, &set->items[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* After a complete range: the splits etcd no longer has. */
+static void sweep_splits(struct store_cache *c)
+{
+	char service[DNAME_MAX_LABEL + 1];
+	for (size_t i = c->splits.count; i-- > 0;) {
+		struct split gone = c->splits.items[i];
+		if (json_object_get(c->seen, split_service_name(&gone, service)))
+			continue;
+		split_set_remove(&c->splits, gone.wire_label);
+		use_split(c->r, NULL, gone.wire_label);
+	}
+}
+
 static void on_resync_begin(void *arg)
 {
 	struct store_cache *c = arg;
@@ -168,10 +236,17 @@ static void on_resync_end(void *arg, int complete)
 				log_info("store: resync removed %zu instance(s) deleted meanwhile", w.count);
 			free(w.gone);
 		}
+		sweep_splits(c);
 		r->reg->unsynced = false;
 	}
 	json_decref(c->seen);
 	c->seen = NULL;
+}
+
+static void on_advanced(void *arg)
+{
+	struct store_cache *c = arg;
+	registry_touch(c->r->reg);  /* the serial follows the revision, records changed or not */
 }
 
 static void on_members(void *arg)
@@ -220,6 +295,11 @@ static void on_written(void *arg, int code, const char *reason)
 	case W_ADOPT:
 		if (code == 0)
 			log_info("adopted %s.%s", w->instance, w->service);
+		break;
+	case W_SPLIT:
+		if (code == 0)
+			log_info("split %s: %s", w->service, w->split_text[0] ? w->split_text : "cleared");
+		reply(w, code, reason);
 		break;
 	}
 	free(w);
@@ -281,6 +361,18 @@ void store_register(struct registrar *r, const struct instance_spec *spec, unsig
 		return;
 	w->granted_ttl = granted_ttl;
 	store_put(r->store, &rec, 0, on_written, w);
+}
+
+void store_split(struct registrar *r, const struct split *sp, struct reg_result *res)
+{
+	char service[DNAME_MAX_LABEL + 1];
+	if (!writable(r, res))
+		return;
+	struct pending_write *w = new_write(r, W_SPLIT, split_service_name(sp, service), "", 1, res);
+	if (!w)
+		return;
+	split_format(sp, w->split_text, sizeof w->split_text);
+	store_put_split(r->store, sp, on_written, w);
 }
 
 /* A txn that makes this node the owner, if nobody changed the instance since we saw it. */
@@ -415,7 +507,8 @@ int registrar_store_open(struct registrar *r, struct event_base *base)
 	r->cache = c;
 	c->self = intern_owner(c, r->cfg->store.node_id);
 	r->reg->unsynced = true;
-	struct store_events ev = { on_put, on_remove, on_resync_begin, on_resync_end, on_members, c };
+	struct store_events ev = { on_put, on_remove, on_split_put, on_split_remove, on_resync_begin, on_resync_end,
+				   on_advanced, on_members, c };
 	r->store = store_open(base, r->cfg, &ev, err);
 	if (!r->store) {
 		log_error("store: %s: %s", r->cfg->store.url, err);
@@ -436,6 +529,7 @@ void registrar_store_close(struct registrar *r)
 		free(c->owners[i]);
 	free(c->owners);
 	json_decref(c->seen);
+	split_set_free(&c->splits);
 	free(c);
 	r->cache = NULL;
 }

@@ -151,6 +151,12 @@ void registry_set_change_hook(struct registry *reg,
 	reg->on_change_arg = arg;
 }
 
+void registry_touch(struct registry *reg)
+{
+	if (reg->on_change)
+		reg->on_change(reg->on_change_arg, NULL, 0);
+}
+
 static void changed(struct registry *reg, const struct instance *inst, int added)
 {
 	if (reg->on_change)

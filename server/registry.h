@@ -146,6 +146,9 @@ void registry_init(struct registry *reg, uint32_t initial_serial);
 /* Names the one function told of every change of the zone's records (NULL: none). */
 void registry_set_change_hook(struct registry *reg,
 			      void (*fn)(void *arg, const struct instance *inst, int added), void *arg);
+/* Tells the change hook that the data's source moved on without changing a record (etcd
+ * mode: a revision of splits or nodes), so the zone's serial can follow it. */
+void registry_touch(struct registry *reg);
 /* Frees every service and instance. */
 void registry_free(struct registry *reg);
 /* Creates or replaces an instance; on success *out (when given) points at it. */

@@ -1,6 +1,6 @@
 /* store.h -- the shared registry on etcd (--store etcd://...): what the registrar asks of it.
  *
- * etcd holds what changes (instances, their owner, node membership); the nodes hold who is
+ * etcd holds what changes (instances, their owner, splits, node membership); the nodes hold who is
  * alive (leases in the owner's memory).  Writes are one txn each and complete only once
  * committed on a majority and seen by this node's watch, so an OK means every later
  * answer from this node has the change.  The cache (the registry) follows etcd through
@@ -22,10 +22,15 @@ struct store_events {
 	void (*put)(void *arg, const struct store_record *rec, int64_t mod_revision);
 	/* An instance's key was deleted. */
 	void (*remove)(void *arg, const char *service, const char *instance);
+	/* A service's split was written (sp's service is set), or its key deleted. */
+	void (*split_put)(void *arg, const struct split *sp);
+	void (*split_remove)(void *arg, const char *service);
 	/* A full range follows (start-up, compaction): after resync_end(complete 1), whatever
-	 * was not put since resync_begin is gone; complete 0: the range failed, keep all. */
+	 * was not put since resync_begin is gone (instances and splits); complete 0: the range failed, keep all. */
 	void (*resync_begin)(void *arg);
 	void (*resync_end)(void *arg, int complete);
+	/* The cache caught up with a newer revision (after the changes of it were told). */
+	void (*advanced)(void *arg);
 	/* The live nodes changed, or the session came (back): adopt what is orphaned. */
 	void (*members)(void *arg);
 	void *arg;
@@ -64,6 +69,9 @@ void store_put(struct store *s, const struct store_record *rec, int64_t expect_m
 /* Deletes an instance's key; expect_mod_revision > 0 makes it conditional. */
 void store_remove(struct store *s, const char *service, const char *instance, int64_t expect_mod_revision,
 		  store_done_fn done, void *arg);
+
+/* Writes a service's split, or deletes its key when sp has no shares. */
+void store_put_split(struct store *s, const struct split *sp, store_done_fn done, void *arg);
 
 /* Counters for /metrics. */
 struct store_metrics {

@@ -207,6 +207,61 @@ out:
 	return rc;
 }
 
+char *store_split_encode(const struct split *sp)
+{
+	json_t *o = json_object(), *shares = json_object();
+	char *text = NULL;
+	int bad = !o || add(o, "shares", shares) < 0;
+	for (unsigned i = 0; !bad && i < sp->count; i++)
+		bad = add(shares, sp->shares[i].tag, json_integer(sp->shares[i].percent)) < 0;
+	if (!bad && sp->limit)
+		bad = add(o, "limit", json_integer(sp->limit)) < 0;
+	if (!bad)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+/* The JSON goes back to SPLIT's own text, so etcd's copy passes the checks SPLIT makes. */
+int store_split_decode(const char *json, size_t len, struct split *sp, char *reason, size_t size)
+{
+	char text[SPLIT_TEXT_MAX + 1];
+	size_t used = 0;
+	const char *tag;
+	json_t *o = json_loadb(json, len, 0, NULL), *shares = json_object_get(o, "shares"), *v;
+	json_t *limit = json_object_get(o, "limit");
+	int rc = -1;
+	if (!json_is_object(shares) || json_object_size(shares) == 0 || (limit && !json_is_integer(limit))) {
+		snprintf(reason, size, "not {\"shares\": {TAG: PERCENT, ...}, \"limit\": N}");
+		goto out;
+	}
+	text[0] = 0;
+	json_object_foreach(shares, tag, v) {
+		if (!json_is_integer(v) || used >= sizeof text)
+			goto bad;
+		used += (size_t)snprintf(text + used, sizeof text - used, "%s%s=%" JSON_INTEGER_FORMAT, used ? " " : "",
+					 tag, json_integer_value(v));
+	}
+	if (limit && json_integer_value(limit) != 0 && used < sizeof text)
+		used += (size_t)snprintf(text + used, sizeof text - used, " limit=%" JSON_INTEGER_FORMAT,
+					 json_integer_value(limit));
+	if (used >= sizeof text)
+		goto bad;
+	rc = split_parse_text(text, sp, reason, size);
+	goto out;
+bad:
+	snprintf(reason, size, "shares: percents must be integers, the text at most %d bytes", SPLIT_TEXT_MAX);
+out:
+	json_decref(o);
+	return rc;
+}
+
+size_t store_split_key(const char *prefix, const char *service, char out[STORE_KEY_MAX])
+{
+	int n = snprintf(out, STORE_KEY_MAX, "%ss/%s", prefix, service);
+	return n < 0 ? 0 : (size_t)n;
+}
+
 size_t store_instance_key(const char *prefix, const char *service, const char *instance,
 			  char out[STORE_KEY_MAX])
 {

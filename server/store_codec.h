@@ -1,7 +1,8 @@
 /* store_codec.h -- the etcd key layout and the instance record's JSON (etcd mode).
  *
  * Keys under the prefix (default "/svcdns/<domain>/"):
- *   i/<service>/<instance>   one instance: JSON from store_instance_encode(), no etcd lease
+ *   i/<service>/<instance>   one instance: JSON from store_record_encode(), no etcd lease
+ *   s/<service>              a service's split: JSON from store_split_encode(), no etcd lease
  *   n/<node-id>              a node's membership record, on the node's one etcd lease
  *   meta/serial-base         decimal, written once by a create-only txn
  * Every field of struct instance_spec goes through the one encoder and decoder here, so a
@@ -13,6 +14,7 @@
 #include <stddef.h>
 
 #include "registry.h"
+#include "split.h"
 
 #define STORE_NODE_ID_MAX 128
 #define STORE_KEY_MAX (512 + 2 * DNAME_MAX_LABEL)
@@ -35,6 +37,13 @@ size_t store_instance_key(const char *prefix, const char *service, const char *i
 /* Splits the part after "<prefix>i/" into service and instance; 0 or -1 for a bad key. */
 int store_parse_instance_key(const char *rest, size_t len, char service[DNAME_MAX_LABEL + 1],
 			     char instance[DNAME_MAX_LABEL + 1]);
+/* A split as JSON text, {"shares":{"v1":90,"v2":10},"limit":1} (malloc'ed), or NULL. */
+char *store_split_encode(const struct split *sp);
+/* Parses a split's JSON into sp, whose service the caller sets, with SPLIT's checks;
+ * 0, or -1 with a reason in reason (size bytes). */
+int store_split_decode(const char *json, size_t len, struct split *sp, char *reason, size_t size);
+/* "<prefix>s/<service>" into out; its length. */
+size_t store_split_key(const char *prefix, const char *service, char out[STORE_KEY_MAX]);
 /* The end of a prefix range (etcd's range_end: the prefix with its last byte plus one). */
 void store_range_end(const char *prefix, char out[STORE_KEY_MAX]);
 /* base64 of len bytes into out (at least 4 * (len + 2) / 3 + 1 bytes). */

@@ -205,6 +205,28 @@ const char *store_adopter(const struct store *s, const char *service, const char
 
 /* ---- applying what etcd says ------------------------------------------------------------ */
 
+/* A split's key "<prefix>s/<service>" (value NULL: deleted). */
+static void apply_split_kv(struct store *s, const char *key, size_t key_len, const char *service, size_t service_len,
+			   const char *value, size_t value_len)
+{
+	char name[DNAME_MAX_LABEL + 1], why[160];
+	struct split sp;
+	memset(&sp, 0, sizeof sp);
+	if (service_len > DNAME_MAX_LABEL || !label_is_ldh(service, service_len)) {
+		log_warn("store: ignoring key %.*s: not <prefix>s/SERVICE", (int)key_len, key);
+		return;
+	}
+	memcpy(name, service, service_len);
+	name[service_len] = 0;
+	split_set_service(&sp, name);
+	if (!value)
+		s->ev.split_remove(s->ev.arg, name);
+	else if (store_split_decode(value, value_len, &sp, why, sizeof why) < 0)
+		log_warn("store: ignoring %.*s: %s", (int)key_len, key, why);
+	else
+		s->ev.split_put(s->ev.arg, &sp);
+}
+
 /* One key's new value (value NULL: deleted). */
 static void apply_kv(struct store *s, const char *key, size_t key_len, const char *value, size_t value_len,
 		     int64_t mod_revision, char **members, size_t *member_count)
@@ -229,6 +251,8 @@ static void apply_kv(struct store *s, const char *key, size_t key_len, const cha
 		} else {
 			s->ev.put(s->ev.arg, &rec, mod_revision);
 		}
+	} else if (rest_len > 2 && memcmp(rest, "s/", 2) == 0) {
+		apply_split_kv(s, key, key_len, rest + 2, rest_len - 2, value, value_len);
 	} else if (rest_len > 2 && memcmp(rest, "n/", 2) == 0) {
 		char id[STORE_NODE_ID_MAX];
 		snprintf(id, sizeof id, "%.*s", (int)(rest_len - 2), rest + 2);
@@ -307,17 +331,25 @@ static void on_watch_message(void *arg, json_t *msg)
 		}
 		return;
 	}
+	/* The cache is at the last event's revision, not at the header's: a watch's first
+	 * message and each page of a catch-up carry etcd's current revision, with the events
+	 * up to it still to come.  Resuming from the header's would lose them. */
 	json_t *events = json_object_get(result, "events"), *e;
+	int64_t last = 0;
 	size_t i;
 	json_array_foreach(events, i, e) {
+		json_t *kv = json_object_get(e, "kv");
 		int deleted = json_is_string(json_object_get(e, "type")) &&
 			      strcmp(json_string_value(json_object_get(e, "type")), "DELETE") == 0;
-		apply_json_kv(s, json_object_get(e, "kv"), deleted, s->members, &s->member_count);
+		apply_json_kv(s, kv, deleted, s->members, &s->member_count);
+		int64_t rev = get_i64(kv, "mod_revision");
+		last = rev > last ? rev : last;
 		s->metrics.watch_events++;
 	}
-	int64_t rev = get_i64(json_object_get(result, "header"), "revision");
-	if (rev > s->applied)
-		s->applied = rev;
+	if (last > s->applied) {
+		s->applied = last;
+		s->ev.advanced(s->ev.arg);
+	}
 	s->metrics.revision = s->applied;
 	finish_waiters(s, 0);
 }
@@ -373,8 +405,10 @@ static void resync_done(struct store *s)
 	free(s->next_members);
 	s->next_members = NULL;
 	s->next_member_count = 0;
-	if (s->resync_revision > s->applied)
+	if (s->resync_revision > s->applied) {
 		s->applied = s->resync_revision;
+		s->ev.advanced(s->ev.arg);
+	}
 	s->metrics.revision = s->applied;
 	s->syncing = 0;
 	if (!s->synced)
@@ -584,6 +618,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- writes ------------------------------------------------------------------------------ */
 
+/* A delete of a key that was not there: no revision, so no event will come for it. */
+static int changed_nothing(json_t *reply)
+{
+	json_t *first = json_array_get(json_object_get(reply, "responses"), 0);
+	json_t *deleted = json_object_get(first, "response_delete_range");
+	return deleted && get_i64(deleted, "deleted") == 0;
+}
+
 static void on_write(void *arg, json_t *reply, int code, const char *reason)
 {
 	struct write_op *op = arg;
@@ -608,7 +650,7 @@ static void on_write(void *arg, json_t *reply, int code, const char *reason)
 		done(done_arg, 409, "changed meanwhile");
 		return;
 	}
-	if (rev <= s->applied) {
+	if (rev <= s->applied || changed_nothing(reply)) {
 		done(done_arg, 0, NULL);
 		return;
 	}
@@ -645,19 +687,29 @@ static void txn(struct store *s, const char *key, int64_t expect, json_t *op, st
 	etcd_http_call(s->http, "/v3/kv/txn", body, s->sc->timeout_ms, on_write, w);
 }
 
-void store_put(struct store *s, const struct store_record *rec, int64_t expect_mod_revision,
-	       store_done_fn done, void *arg)
+/* A txn that puts a value under key, after expect (> 0) compared with its mod_revision. */
+static void put_key(struct store *s, const char *key, char *value, int64_t expect, store_done_fn done, void *arg)
 {
-	char key[STORE_KEY_MAX];
-	store_instance_key(s->sc->prefix, rec->spec.service, rec->spec.instance, key);
-	char *value = store_record_encode(rec);
 	if (!value) {
 		done(arg, 503, "out of memory");
 		return;
 	}
 	json_t *op = json_pack("{s:{s:o, s:o}}", "requestPut", "key", b64s(key), "value", b64s(value));
 	free(value);
-	txn(s, key, expect_mod_revision, op, done, arg);
+	txn(s, key, expect, op, done, arg);
+}
+
+static void delete_key(struct store *s, const char *key, int64_t expect, store_done_fn done, void *arg)
+{
+	txn(s, key, expect, json_pack("{s:{s:o}}", "requestDeleteRange", "key", b64s(key)), done, arg);
+}
+
+void store_put(struct store *s, const struct store_record *rec, int64_t expect_mod_revision,
+	       store_done_fn done, void *arg)
+{
+	char key[STORE_KEY_MAX];
+	store_instance_key(s->sc->prefix, rec->spec.service, rec->spec.instance, key);
+	put_key(s, key, store_record_encode(rec), expect_mod_revision, done, arg);
 }
 
 void store_remove(struct store *s, const char *service, const char *instance, int64_t expect_mod_revision,
@@ -665,8 +717,17 @@ void store_remove(struct store *s, const char *service, const char *instance, in
 {
 	char key[STORE_KEY_MAX];
 	store_instance_key(s->sc->prefix, service, instance, key);
-	json_t *op = json_pack("{s:{s:o}}", "requestDeleteRange", "key", b64s(key));
-	txn(s, key, expect_mod_revision, op, done, arg);
+	delete_key(s, key, expect_mod_revision, done, arg);
+}
+
+void store_put_split(struct store *s, const struct split *sp, store_done_fn done, void *arg)
+{
+	char key[STORE_KEY_MAX], service[DNAME_MAX_LABEL + 1];
+	store_split_key(s->sc->prefix, split_service_name(sp, service), key);
+	if (sp->count)
+		put_key(s, key, store_split_encode(sp), 0, done, arg);
+	else
+		delete_key(s, key, 0, done, arg);
 }
 
 /* ---- the store ---------------------------------------------------------------------------- */

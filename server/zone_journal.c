@@ -264,6 +264,19 @@ static int condense_pending(const struct zone_journal *j, struct zone_version *v
 	return rc;
 }
 
+static void append_version(struct zone_journal *j, struct zone_version *v, uint32_t from, uint32_t to)
+{
+	v->from = from;
+	v->to = to;
+	TAILQ_INSERT_TAIL(&j->versions, v, link);
+	j->version_count++;
+	j->bytes += v->removed.len + v->added.len;
+	while (j->version_count > j->max_versions || (j->bytes > j->max_bytes && j->version_count > 1))
+		drop_oldest(j);
+	if (j->bytes > j->max_bytes)
+		drop_oldest(j);  /* one version alone larger than the limit is not kept either */
+}
+
 int zone_journal_commit(struct zone_journal *j, uint32_t from, uint32_t to)
 {
 	struct zone_version *v = j->broken ? NULL : calloc(1, sizeof *v);
@@ -278,16 +291,18 @@ int zone_journal_commit(struct zone_journal *j, uint32_t from, uint32_t to)
 		version_free(v);
 		return 0;
 	}
-	v->from = from;
-	v->to = to;
-	TAILQ_INSERT_TAIL(&j->versions, v, link);
-	j->version_count++;
-	j->bytes += v->removed.len + v->added.len;
-	while (j->version_count > j->max_versions || (j->bytes > j->max_bytes && j->version_count > 1))
-		drop_oldest(j);
-	if (j->bytes > j->max_bytes)
-		drop_oldest(j);  /* one version alone larger than the limit is not kept either */
+	append_version(j, v, from, to);
 	return 1;
+}
+
+void zone_journal_mark(struct zone_journal *j, uint32_t from, uint32_t to)
+{
+	struct zone_version *v = j->broken ? NULL : calloc(1, sizeof *v);
+	if (!v) {
+		zone_journal_reset(j);
+		return;
+	}
+	append_version(j, v, from, to);
 }
 
 int zone_journal_diff(const struct zone_journal *j, uint32_t from, struct zone_diff *d)

@@ -69,6 +69,9 @@ int zone_journal_pending(const struct zone_journal *j);
  * than max_pending bytes of them, or out of memory) the history is dropped instead,
  * every older serial gets a full transfer, and 1 is returned. */
 int zone_journal_commit(struct zone_journal *j, uint32_t from, uint32_t to);
+/* A version from -> to that changes no record, only the serial (etcd mode: a revision
+ * that touched nothing in the zone), so IXFR from an older serial still works. */
+void zone_journal_mark(struct zone_journal *j, uint32_t from, uint32_t to);
 /* Drops every version and pending change: older serials get full transfers. */
 void zone_journal_reset(struct zone_journal *j);
 /* The condensed difference from serial from to the newest version.  Returns 0, or -1

@@ -28,17 +28,28 @@ static void new_version(struct zone_versions *v, uint32_t serial)
 void zone_versions_commit(struct zone_versions *v)
 {
 	event_del(v->commit_timer);
-	if (!zone_journal_pending(&v->journal))
-		return;
-	v->last_commit_ms = monotonic_ms();
-	uint32_t from = v->reg->serial, to = serial_next(from, wall_ms());
+	int pending = zone_journal_pending(&v->journal);
+	uint32_t from = v->reg->serial, to;
 	if (v->serial_fn) {
 		to = v->serial_fn(v->serial_arg);
+		if (!pending && to == from)
+			return;
 		if (to == from)
 			to = from + 1;  /* a change etcd did not make (a reload's static instances) */
+	} else {
+		if (!pending)
+			return;
+		to = serial_next(from, wall_ms());
 	}
-	if (zone_journal_commit(&v->journal, from, to) == 1)
+	v->last_commit_ms = monotonic_ms();
+	if (pending && zone_journal_commit(&v->journal, from, to) == 1) {
 		new_version(v, to);
+	} else if (v->serial_fn) {
+		/* etcd moved on without changing the zone (a split, a node, a resync): the serial
+		 * follows the revision anyway, so every node has the same one for the same data */
+		zone_journal_mark(&v->journal, from, to);
+		new_version(v, to);
+	}
 }
 
 static void on_commit_timer(evutil_socket_t fd, short what, void *arg)
@@ -59,13 +70,14 @@ static int record_signed(void *arg, const struct zone_rr *rr)
 	return 0;
 }
 
+/* inst NULL: the data's source moved on without a change (registry_touch). */
 static void on_change(void *arg, const struct instance *inst, int added)
 {
 	struct zone_versions *v = arg;
 	struct change_ctx c = { v, added };
-	if (zone_journal_keeps(&v->journal))
+	if (inst && zone_journal_keeps(&v->journal))
 		zone_instance_records(&v->src, inst, record_signed, &c);
-	else
+	else if (inst)
 		zone_journal_lose(&v->journal);  /* no history to keep: only "it changed" */
 	if (evtimer_pending(v->commit_timer, NULL))
 		return;

@@ -23,7 +23,11 @@ report_one() {  # flavour, label, output, exit status, seconds
 	if [ "$nok" -gt 0 ]; then
 		failures+=("[$flavour] $label")
 		echo "--- [$flavour] $label: $ok passed, $nok failed ($secs)"
-		grep -vE '^ok ' <<<"$out" | tail -n 40 | sed 's/^/    /'
+		# The failed checks and their "#   got/want" lines first: a test may dump long logs
+		# after them.
+		awk '/^not ok / { keep = 1; print; next } keep && /^#   / { print; next } { keep = 0 }' <<<"$out" |
+			sed 's/^/    /'
+		grep -vE '^(not )?ok ' <<<"$out" | tail -n 40 | sed 's/^/    /'
 	else
 		echo "--- [$flavour] $label: $ok passed ($secs)"
 	fi

@@ -1,6 +1,6 @@
-/* fuzz_store_record.c -- libFuzzer target: the etcd instance record's decoder, fed what any
- * writer of the store's prefix could put there, and the instance key and base64 parsers.
- * A record that decodes must encode and decode back to the same spec. */
+/* fuzz_store_record.c -- libFuzzer target: the etcd instance record's and split's decoders,
+ * fed what any writer of the store's prefix could put there, and the instance key and base64
+ * parsers.  A record or split that decodes must encode and decode back to the same value. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memset(&again, 0, sizeof again);
 			if (store_record_decode(json, strlen(json), &again, &why) != 0 ||
 			    memcmp(&rec.spec, &again.spec, sizeof rec.spec) != 0)
+				abort();
+			free(json);
+		}
+	}
+	struct split sp, sp_again;
+	char reason[160];
+	memset(&sp, 0, sizeof sp);
+	if (store_split_decode((const char *)data, size, &sp, reason, sizeof reason) == 0) {
+		char *json = store_split_encode(&sp);
+		if (json) {
+			memset(&sp_again, 0, sizeof sp_again);
+			if (store_split_decode(json, strlen(json), &sp_again, reason, sizeof reason) != 0 ||
+			    memcmp(&sp, &sp_again, sizeof sp) != 0)
 				abort();
 			free(json);
 		}

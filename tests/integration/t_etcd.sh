@@ -2,7 +2,8 @@
 # etcd mode (--store etcd://...): three svcdns nodes share one registry on a real 3-member
 # etcd.  Before its first sync a node answers SERVFAIL and refuses writes; a registration
 # through one node is answered by all within 1 s under one serial; renewals at the owner
-# never reach etcd; RENEW elsewhere takes the instance over; the owner expires it for all.
+# never reach etcd; RENEW elsewhere takes the instance over; the owner expires it for all;
+# a SPLIT through one node shapes every node's answers, and survives a node's restart.
 # Then the failures: kill -9 of the etcd leader under 100 requests/s, kill -9 of a node
 # (keepalive failover and adoption), quorum loss, and compaction while a node is stopped.
 . "$(dirname "$0")/../lib.sh"
@@ -62,7 +63,51 @@ like "$(nreg 3 'LIST web')" "^web w1 10.0.0.1 80 ttl=60 priority=3 txt=v=1" "LIS
 # Every field travels: tags= through node 1 answer as TAG.SERVICE on node 3.
 is "$(nreg 1 'REGISTER web tg 10.0.0.9 80 ttl=60 tags=canary')" "OK ttl=60" "REGISTER with tags= through node 1"
 check "node 3 answers the tag's name" wait_for 2 has 3 canary.web.svc.internal 10.0.0.9
-like "$(nreg 2 'SPLIT web canary=10 rest=90')" "^ERR 400 SPLIT is not shared through the etcd store" "SPLIT is refused in etcd mode, with the reason"
+
+# --- splits ------------------------------------------------------------------------------------
+# cs: c1, c2 (v1) and c3 (v2), registered through node 2 with long leases.
+weights() { nqs "$1" cs.svc.internal SRV | awk '{ print $2, $4 }' | sort -k2 | paste -sd' ' -; }
+W9010="45 c1.cs.svc.internal. 45 c2.cs.svc.internal. 10 c3.cs.svc.internal."
+W0="0 c1.cs.svc.internal. 0 c2.cs.svc.internal. 0 c3.cs.svc.internal."   # weight= unset
+weights_are() { [ "$(weights "$1")" = "$2" ]; }
+all_weights() { weights_are 1 "$1" && weights_are 2 "$1" && weights_are 3 "$1"; }
+for i in 1 2 3; do
+	nreg 2 "REGISTER cs c$i 10.0.5.$i 80 ttl=300 tags=v$(( i < 3 ? 1 : 2 ))" >/dev/null
+done
+check "cs: three instances, SRV weights 0/0/0 (unset) on every node" wait_for 3 all_weights "$W0"
+curl -sN "http://127.0.0.1:${NODE_HTTP[3]}/v1/watch" >"$WORK/watch3" 2>/dev/null &
+WATCH_PID=$!
+on_exit "kill $WATCH_PID 2>/dev/null"
+watching() { grep -q . "$WORK/watch3"; }
+wait_for 3 watching
+t0=$(ms)
+is "$(nreg 2 'SPLIT cs v1=90 v2=10')" "OK" "SPLIT cs v1=90 v2=10 through node 2: OK once etcd committed it"
+is "$(weights 2)" "$W9010" "node 2 answers SRV weights 45/45/10 as soon as it said OK"
+wait_for 3 all_weights "$W9010"
+delay=$(ms_since "$t0")
+echo "# split propagation: set through node 2, every node answered 45/45/10 after $delay ms"
+check "nodes 1 and 3 answer 45/45/10 within 1 s ($delay ms)" test "$delay" -lt 1000
+is "$(etcdctl_ get --print-value-only /svcdns/svc.internal/s/cs)" '{"shares":{"v1":90,"v2":10}}' "etcd holds the split at <prefix>s/cs, as documented JSON"
+is "$(etcdctl_ get --write-out=fields /svcdns/svc.internal/s/cs | sed -n 's/^"Lease" : //p')" "0" "the split's key has no etcd lease"
+is "$(curl -s "http://127.0.0.1:${NODE_HTTP[1]}/v1/splits")" '{"splits":[{"service":"cs","shares":{"v1":90,"v2":10},"limit":0,"from":"api"}]}' "/v1/splits on node 1 lists it"
+split_event() { grep -q '"event":"split","service":"cs","shares":{"v1":90,"v2":10}' "$WORK/watch3"; }
+check "node 3's /v1/watch streams the split event" wait_for 2 split_event
+like "$(nreg 3 'LIST cs')" "c3 .* effective-weight=10" "LIST through node 3 shows c3's effective weight 10"
+is "$(nreg 1 'SPLIT cs v1=90 v2=20')" "ERR 400 percents sum to 110, not 100" "a bad split is refused as in embedded mode"
+t0=$(ms)
+is "$(nreg 3 'SPLIT cs')" "OK" "SPLIT cs alone through node 3 clears it"
+check "every node answers 0/0/0 again" wait_for 3 all_weights "$W0"
+echo "# split clear: every node back to 0/0/0 after $(ms_since "$t0") ms"
+is "$(etcdctl_ get /svcdns/svc.internal/s/cs)" "" "and the key is gone from etcd"
+clear_event() { grep -q '"event":"split","service":"cs","shares":{},"limit":0' "$WORK/watch3"; }
+check "node 3's /v1/watch streams the clear" wait_for 2 clear_event
+kill "$WATCH_PID" 2>/dev/null
+t0=$(ms)
+is "$(nreg 2 'SPLIT cs')" "OK" "clearing a split that is not there: OK"
+check "at once, without waiting for a watch event that never comes ($(ms_since "$t0") ms)" test "$(ms_since "$t0")" -lt 1000
+is "$(nreg 1 'SPLIT cs v1=90 v2=10 limit=1')" "OK" "SPLIT cs v1=90 v2=10 limit=1 through node 1 (kept for the restart below)"
+check "every node answers 45/45/10" wait_for 3 all_weights "$W9010"
+is "$(nqs 3 cs.svc.internal A | wc -l)" "1" "and node 3 answers one address (limit=1)"
 
 # Renewals at the owner touch memory only: etcd's revision does not move.
 for i in $(seq 1 20); do echo "REGISTER batch b$i 10.0.1.$i 80 ttl=60"; done | /usr/bin/python3 "$TESTS_DIR/tools/reg_send.py" tcp 127.0.0.1 "${NODE_REG[1]}" >"$WORK/batch.out"
@@ -113,6 +158,8 @@ is "$(nqs 3 ka.web.svc.internal A)" "10.0.2.1" "the keepalive's instance lives o
 node_start 1
 check "node 1 comes back and syncs" wait_for 10 node_synced 1
 check "and answers the keepalive's instance" wait_for 2 has 1 ka.web.svc.internal 10.0.2.1
+is "$(weights 1)" "$W9010" "the split is back on node 1 after its kill -9 and restart (SRV 45/45/10)"
+is "$(nqs 1 cs.svc.internal A | wc -l)" "1" "with its limit=1"
 
 # --- losing the etcd leader under 100 requests/s -----------------------------------------------
 leader=$(etcd_leader)
@@ -148,6 +195,8 @@ elapsed=$(ms_since "$t0")
 like "$reply" "^ERR 503 store unavailable: " "without quorum a write gets ERR 503"
 check "within store-timeout (2 s) plus a margin ($elapsed ms)" test "$elapsed" -lt 3000
 echo "# quorum loss: REGISTER answered ERR 503 after $elapsed ms (store-timeout 2 s)"
+like "$(nreg 2 'SPLIT cs v1=50 v2=50')" "^ERR 503 store unavailable: " "and so does a SPLIT"
+is "$(weights 2)" "$W9010" "which changed nothing"
 is "$(nqs 1 q1.web.svc.internal A)$(nqs 3 q1.web.svc.internal A)" "10.0.3.110.0.3.1" "cached answers go on"
 renew_503() { [[ $(nreg 1 'RENEW web ka') == "ERR 503 store unavailable: "* ]]; }
 check "once the session is lost, RENEW gets ERR 503 too (clients move on)" wait_for 5 renew_503
@@ -175,6 +224,8 @@ kill -STOP "${NODE_PID[3]}"
 kill -KILL "${ETCD_PID[$m]}"; wait "${ETCD_PID[$m]}" 2>/dev/null
 is "$(nreg 2 'DEREGISTER web c1')" "OK" "a deletion node 3 misses"
 is "$(nreg 2 'REGISTER web c2 10.0.4.2 80 ttl=300')" "OK ttl=300" "and a registration"
+is "$(nreg 2 'SPLIT cs')" "OK" "a split's clear it misses"
+is "$(nreg 2 'SPLIT web canary=100')" "OK" "and a new split"
 rev=$(etcd_revision)
 check "etcd compacts to revision $rev" etcdctl_ compaction --physical "$rev"
 etcd_start_member "$m" "$cluster" existing
@@ -184,6 +235,8 @@ t0=$(ms)
 check "after SIGCONT node 3 resyncs: the change it missed is there" wait_for 10 has 3 c2.web.svc.internal 10.0.4.2
 echo "# compaction: node 3 caught up $(ms_since "$t0") ms after SIGCONT"
 is "$(nrcode 3 c1.web.svc.internal A)" "NXDOMAIN" "and the deletion it missed too"
+is "$(weights 3)" "$W0" "and the split's clear"
+is "$(curl -s "http://127.0.0.1:${NODE_HTTP[3]}/v1/splits")" '{"splits":[{"service":"web","shares":{"canary":100},"limit":0,"from":"api"}]}' "and the new split"
 check "node 3 logged the resync" grep -q "compacted to" "$WORK/node3.log"
 listed_all() { printf 'LIST\n' | /usr/bin/python3 "$TESTS_DIR/tools/reg_send.py" tcp 127.0.0.1 "${NODE_REG[$1]}" | cut -d' ' -f1-4 | sort; }
 is "$(listed_all 3 | md5sum)" "$(listed_all 2 | md5sum)" "node 3 lists the same instances as node 2"

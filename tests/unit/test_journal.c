@@ -87,6 +87,14 @@ static void test_condensing(void)
 	is_str(diff_text(&d, text), "+a.2", "from 10: a.1 added then removed is nothing; a.2 added");
 	zone_diff_free(&d);
 	is_int(zone_journal_diff(&j, 9, &d), -1, "a serial never in the journal: full transfer");
+
+	zone_journal_mark(&j, 13, 20);   /* etcd moved from revision 13 to 20 without a change */
+	is_int(zone_journal_diff(&j, 13, &d), 0, "a version that changes no record: diff from 13");
+	is_str(diff_text(&d, text), "", "from 13: nothing but the serial");
+	zone_diff_free(&d);
+	is_int(zone_journal_diff(&j, 12, &d), 0, "and the versions before it still diff");
+	is_str(diff_text(&d, text), "-b.3", "from 12 through the empty one: the one removal");
+	zone_diff_free(&d);
 	zone_journal_free(&j);
 }
 

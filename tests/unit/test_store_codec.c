@@ -1,6 +1,8 @@
 /* Unit tests for store_codec.c: the etcd instance record round-trips every field of
- * struct instance_spec; keys, ranges and base64 as etcd's JSON gateway wants them. */
+ * struct instance_spec, a split round-trips and is checked as SPLIT checks it; keys,
+ * ranges and base64 as etcd's JSON gateway wants them. */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "store_codec.h"
@@ -89,10 +91,52 @@ static void keys_and_base64(void)
 	ok(store_unbase64("YWI", raw, sizeof raw) < 0, "bad base64 refused");
 }
 
+static void splits(void)
+{
+	struct split in, out;
+	char reason[160], key[STORE_KEY_MAX];
+	memset(&in, 0, sizeof in);
+	memset(&out, 0, sizeof out);
+	ok(split_parse_text("v1=90 v2=10 limit=1", &in, reason, sizeof reason) == 0, "a split parses");
+	char *json = store_split_encode(&in);
+	is_str(json, "{\"shares\":{\"v1\":90,\"v2\":10},\"limit\":1}", "a split's JSON: shares in order, and limit");
+	ok(store_split_decode(json, strlen(json), &out, reason, sizeof reason) == 0, "and decodes");
+	ok(memcmp(&in, &out, sizeof in) == 0, "to the same split");
+	free(json);
+	ok(split_parse_text("a=100", &in, reason, sizeof reason) == 0, "a split without limit");
+	json = store_split_encode(&in);
+	is_str(json, "{\"shares\":{\"a\":100}}", "has no limit in its JSON");
+	free(json);
+	static const struct { const char *json, *why; } bad[] = {
+		{ "{\"shares\":{\"v1\":90,\"v2\":20}}", "percents sum to 110" },
+		{ "{\"shares\":{\"v_1\":100}}", "not a valid name" },
+		{ "{\"shares\":{\"v1\":\"100\"}}", "percents must be integers" },
+		{ "{\"shares\":{\"v1\":-5,\"v2\":105}}", "not a percent" },
+		{ "{\"shares\":{}}", "not {\"shares\"" },
+		{ "{\"shares\":{\"v1\":100},\"limit\":\"x\"}", "not {\"shares\"" },
+		{ "{\"shares\":{\"v1\":100},\"limit\":70000}", "limit:" },
+		{ "[1]", "not {\"shares\"" },
+		{ "{\"shares\":{\"v1 v2\":100}}", "expected TAG=PERCENT" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char desc[400];
+		reason[0] = 0;
+		int refused = store_split_decode(bad[i].json, strlen(bad[i].json), &out, reason, sizeof reason) < 0;
+		snprintf(desc, sizeof desc, "refused: %s (%s)", bad[i].json, reason);
+		ok(refused && strstr(reason, bad[i].why), desc);
+	}
+	const char *no_limit = "{\"shares\":{\"v1\":100},\"limit\":0}";
+	ok(store_split_decode(no_limit, strlen(no_limit), &out, reason, sizeof reason) == 0 &&
+		   out.limit == 0, "limit 0 is no limit");
+	store_split_key("/svcdns/svc.internal/", "web", key);
+	is_str(key, "/svcdns/svc.internal/s/web", "split key");
+}
+
 int main(void)
 {
 	round_trip_everything();
 	refusals();
 	keys_and_base64();
+	splits();
 	return done_testing();
 }

@@ -46,6 +46,7 @@ struct registration {
 	struct registrar *owner;
 	enum reg_state state;
 	int cancelled;                  /* it stopped while being inspected: drop the answer */
+	int reinspecting;               /* active, inspected again: its networks changed */
 	int seen;                       /* reconcile: in the engine's list */
 	struct docker_request *inspect;
 	struct docker_instance di;      /* valid once REG_ACTIVE */
@@ -220,6 +221,16 @@ static void drop(struct registrar *r, struct registration *g, const char *why)
 	unlink_free(r, g);
 }
 
+/* From an inspection's answer: deregisters what an earlier one registered (a changed
+ * container), or forgets a container being inspected for the first time. */
+static void forget(struct registrar *r, struct registration *g, const char *why)
+{
+	if (g->state == REG_ACTIVE)
+		drop(r, g, why);
+	else
+		unlink_free(r, g);
+}
+
 /* The TXT value of key in a listed instance, or NULL. */
 static const char *txt_value(const struct svcdns_instance *inst, const char *key)
 {
@@ -344,16 +355,26 @@ static void on_inspect(void *arg, int status, json_t *body, const char *error)
 		/* 404: gone already. Otherwise the engine went away: reconcile retries. */
 		if (status != 404)
 			say(r, "cannot inspect container %s: %s", short_id(g->di.id), status < 0 ? error : "HTTP error");
-		unlink_free(r, g);
+		forget(r, g, "is gone");
 		return;
 	}
 	char id[DOCKER_ID_MAX + 1];
+	struct docker_instance before = g->di;
 	snprintf(id, sizeof id, "%s", g->di.id);
 	if (docker_instance_from_inspect(body, &r->labels, &g->di, why, sizeof why) < 0) {
 		if (strcmp(why, "not running") != 0)
 			say(r, "not registering container %s: %s", short_id(id), why);
-		unlink_free(r, g);
+		if (g->reinspecting)
+			g->di = before;    /* what to deregister */
+		forget(r, g, why);
 		return;
+	}
+	if (g->reinspecting) {
+		/* A REGISTER of the same name replaces the instance: its new addresses at once. */
+		say(r, "container %s's networks changed: registering %s/%s again", short_id(id), g->di.inst.service,
+		    g->di.inst.instance);
+		g->reinspecting = 0;
+		g->registered = 0;
 	}
 	g->state = REG_ACTIVE;
 	g->active_since_ms = now_ms();
@@ -487,6 +508,17 @@ static int is_stopping_signal(const char *signal)
 	return 0;
 }
 
+/* A held container joined or left a network: inspect it again for its addresses. */
+static void on_network_event(struct registrar *r, const char *container_id)
+{
+	struct registration *g = container_id ? find(r, container_id) : NULL;
+	if (g == NULL || g->cancelled)
+		return;
+	g->reinspecting = g->state == REG_ACTIVE;
+	if (start_inspect(r, g) < 0)
+		forget(r, g, "cannot be inspected");
+}
+
 static void on_event(void *arg, json_t *event)
 {
 	struct registrar *r = arg;
@@ -497,6 +529,11 @@ static void on_event(void *arg, json_t *event)
 	const char *id = json_string_value(json_object_get(actor, "ID"));
 	struct registration *g;
 
+	if (type != NULL && strcmp(type, "network") == 0 && action != NULL &&
+	    (strcmp(action, "connect") == 0 || strcmp(action, "disconnect") == 0)) {
+		on_network_event(r, json_string_value(json_object_get(attributes, "container")));
+		return;
+	}
 	if (type == NULL || strcmp(type, "container") != 0 || action == NULL || id == NULL)
 		return;
 	if (strcmp(action, "start") == 0 || strcmp(action, "unpause") == 0) {
@@ -588,8 +625,8 @@ static void shut_down(struct registrar *r)
 int docker_registrar_run(struct svcdns_client *c, struct svcdns_client *list_client,
 			 const struct docker_registrar_options *options, int stop_fd)
 {
-	static const char filters[] = "{\"type\":[\"container\"],\"event\":[\"start\",\"die\",\"stop\",\"kill\",\"destroy\","
-				     "\"pause\",\"unpause\",\"rename\"]}";
+	static const char filters[] = "{\"type\":[\"container\",\"network\"],\"event\":[\"start\",\"die\",\"stop\","
+				     "\"kill\",\"destroy\",\"pause\",\"unpause\",\"rename\",\"connect\",\"disconnect\"]}";
 	struct registrar r = {
 		.client = c,
 		.list_client = list_client,

@@ -51,7 +51,8 @@ int store_wait_first_contact(struct store *s);
 /* Ends every call (their writes complete with 503), revokes nothing: the node's lease
  * runs out by itself and the others adopt its instances. */
 void store_free(struct store *s);
-/* NULL when writes may go, else why not (session lost, not synced yet). */
+/* NULL when writes may go, else why not (session lost for store-timeout or longer, not
+ * synced yet). */
 const char *store_unavailable(const struct store *s);
 /* Whether the first full sync is done (before it the service domain answers SERVFAIL). */
 int store_synced(const struct store *s);

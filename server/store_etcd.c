@@ -47,6 +47,8 @@ struct store {
 	char self[STORE_NODE_ID_MAX];
 	int64_t lease_id;               /* 0: none */
 	int session_up, session_starting;
+	int was_up;                     /* the session was up once */
+	int64_t down_since_ms;          /* when the session was lost (monotonic) */
 	int64_t session_retry_ms;       /* when to start the session again */
 	char down_reason[200];
 	int first_contact;              /* 0 waiting, 1 done, -1 fatal */
@@ -485,7 +487,10 @@ static void start_resync(struct store *s)
 static void session_lost(struct store *s, const char *reason)
 {
 	if (s->session_up || !s->down_reason[0] || strcmp(s->down_reason, reason) != 0)
-		log_warn("store: session lost: %s; writes get ERR 503, answers come from the cache", reason);
+		log_warn("store: session lost: %s; writes wait up to store-timeout, then get ERR 503; answers come "
+			 "from the cache", reason);
+	if (s->session_up)
+		s->down_since_ms = monotonic_ms();
 	s->session_up = 0;
 	snprintf(s->down_reason, sizeof s->down_reason, "%s", reason);
 }
@@ -517,6 +522,7 @@ static void on_member_put(void *arg, json_t *reply, int code, const char *reason
 	}
 	s->session_starting = 0;
 	s->session_up = 1;
+	s->was_up = 1;
 	s->down_reason[0] = 0;
 	s->first_contact = s->first_contact ? s->first_contact : 1;
 	s->keepalive_due_ms = monotonic_ms() + s->sc->node_lease_s * 1000 / 3;
@@ -791,9 +797,13 @@ void store_free(struct store *s)
 	free(s);
 }
 
+/* A session lost for less than store-timeout (an etcd election, a member restarting) still
+ * lets writes go: they retry within their own store-timeout, so a client gets a late OK
+ * rather than ERR 503 from every node alike.  Lost for longer, this node refuses at once,
+ * so its clients move to a node that has etcd. */
 const char *store_unavailable(const struct store *s)
 {
-	if (!s->session_up)
+	if (!s->session_up && (!s->was_up || monotonic_ms() - s->down_since_ms >= s->sc->timeout_ms))
 		return s->down_reason;
 	if (!s->synced)
 		return "not synced with etcd yet";

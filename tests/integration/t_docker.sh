@@ -198,6 +198,22 @@ like "$(cdig "$C" payment-service.svc.internal)" 'status: NXDOMAIN' \
 	"order-service's view is frontend's, so payment-service.svc.internal (order-backend) is NXDOMAIN to it"
 like "$(cdig "$C" +short payment-service)" '^172\.28\.3\.[0-9]+$' "while Docker answers the bare name payment-service on order-backend"
 
+# docker network connect / disconnect: the registrar registers the new addresses at once.
+PAY=${PROJECT}_payment-service_1
+UDB=${PROJECT}_user-db_1
+pay_from_db() { cdig "$UDB" +short payment-service.svc.internal | grep -v '^;'; }
+pay_rcode_from_db() { cdig "$UDB" payment-service.svc.internal | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
+is "$(pay_rcode_from_db)" NXDOMAIN "from user-db (user-backend), payment-service (order-backend) is NXDOMAIN"
+dk network connect "${PROJECT}_user-backend" "$PAY" || ok 1 "docker network connect user-backend payment-service"
+pay_is() { [ "$(pay_from_db)" = "$1" ]; }
+check "after docker network connect user-backend, user-db gets payment-service's new user-backend address" \
+	wait_for 5 pay_is "$(ip_on "$PAY" user-backend)"
+dk network disconnect "${PROJECT}_user-backend" "$PAY" || ok 1 "docker network disconnect user-backend payment-service"
+pay_gone() { [ "$(pay_rcode_from_db)" = NXDOMAIN ]; }
+check "after docker network disconnect, it is NXDOMAIN to user-db again" wait_for 5 pay_gone
+is "$(dns payment-service.svc.internal)" "$(ip_on "$PAY" order-backend)" "and still registered at its order-backend address"
+check "the registrar logged the change" logs_have "$REGC" "networks changed: registering payment-service/"
+
 # ---- the canary ----
 is "$(cdig "$C" +short v2.user-service.svc.internal)" "$V2_FRONT" "v2.user-service.svc.internal is the v2 container, at its frontend address"
 is "$(cdig "$C" +short _user-service._tcp.svc.internal SRV | awk '{print $2}' | sort -n | tr '\n' ' ')" "10 45 45 " \

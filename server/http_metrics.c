@@ -176,10 +176,11 @@ static void health_metrics_text(struct text *t, const struct health_metrics *m)
 static void store_metrics_text(struct text *t, const struct registrar *r)
 {
 	const struct store_metrics *m = store_get_metrics(r->store);
-	metric_value(t, "svcdns_store_up", "gauge", "1 while writes are taken (synced; session up or lost for less than store-timeout).",
+	metric_value(t, "svcdns_store_up", "gauge",
+		     "1 while writes are taken (synced; session up or lost for less than store-timeout).",
 		     store_unavailable(r->store) == NULL);
-	metric_value(t, "svcdns_store_revision", "gauge", "The revision of the last change under the prefix the cache has applied.",
-		     (uint64_t)m->revision);
+	metric_value(t, "svcdns_store_revision", "gauge",
+		     "The revision of the last change under the prefix the cache has applied.", (uint64_t)m->revision);
 	metric_value(t, "svcdns_store_owned_instances", "gauge", "Instances whose lease this node keeps.",
 		     r->leases.count);
 	metric_value(t, "svcdns_store_txns_total", "counter", "Write txns sent to etcd.", m->txns);

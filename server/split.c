@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "split.h"
 
@@ -29,7 +30,8 @@ int split_parse(char *const *fields, int count, struct split *out, char *reason,
 			snprintf(reason, size, "'%.40s': expected TAG=PERCENT or limit=N", fields[i]);
 			return -1;
 		}
-		if (key_len == 5 && memcmp(fields[i], "limit", 5) == 0) {
+		/* any case: a tag, lowercased, would be "limit" and read back as the option */
+		if (key_len == 5 && strncasecmp(fields[i], "limit", 5) == 0) {
 			if (parse_percent(eq + 1, 65535, &n) < 0 || n == 0) {
 				snprintf(reason, size, "limit: '%.20s' is not 1-65535", eq + 1);
 				return -1;

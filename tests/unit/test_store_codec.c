@@ -117,6 +117,7 @@ static void splits(void)
 		{ "{\"shares\":{\"v1\":100},\"limit\":70000}", "limit:" },
 		{ "[1]", "not {\"shares\"" },
 		{ "{\"shares\":{\"v1 v2\":100}}", "expected TAG=PERCENT" },
+		{ "{\"shares\":{\"lImit\":100}}", "limit= needs" },   /* no tag "limit", in any case */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		char desc[400];

@@ -75,14 +75,16 @@ int encode_record_fits(struct wire_writer *w, struct wire_mark m)
 	return 0;
 }
 
-/* RFC 2181 5: an address that two instances share goes into an RRset once. */
+/* RFC 2181 5: an address that two instances share goes into an RRset once.  What is
+ * compared is the address the view gives each (its own or an addr= one). */
 static int address_written(struct instance *const *written, size_t count,
-			   const struct instance *inst)
+			   const struct instance *inst, uint32_t view, size_t len)
 {
 	if (!inst->shares_address)
 		return 0;
+	const uint8_t *addr = instance_view_addr(inst, view);
 	for (size_t i = 0; i < count; i++)
-		if (memcmp(written[i]->addr, inst->addr, sizeof inst->addr) == 0)
+		if (memcmp(instance_view_addr(written[i], view), addr, len) == 0)
 			return 1;
 	return 0;
 }
@@ -127,7 +129,7 @@ static int put_instances(struct responder *r, struct wire_writer *w, struct answ
 		struct instance *pick = it->instances[i];
 		if (it->weights)
 			total -= it->weights[i];
-		if (is_address && address_written(it->instances, i, pick)) {
+		if (is_address && address_written(it->instances, i, pick, view, it->type == TYPE_A ? 4 : 16)) {
 			swap_candidates(it, i, --left);
 			continue;
 		}

@@ -193,6 +193,10 @@ like "$(sv_reg 'REGISTER user-service u4 10.201.0.14 8080 tags=u1')" "^ERR 409 t
 	"a tag that is an instance's name: ERR 409"
 like "$(sv_reg 'REGISTER user-service v1 10.201.0.14 8080')" "^ERR 409 instance name 'v1' is a tag of" \
 	"an instance named like a tag: ERR 409"
+like "$(sv_reg 'REGISTER static-web blue 192.0.2.61 80')" "^ERR 409 instance name 'blue' is a tag of w1.static-web" \
+	"an instance named like a static instance's tag (config services:): ERR 409"
+like "$(sv_reg 'REGISTER static-web w2 192.0.2.61 80 tags=w1')" "^ERR 409 tag 'w1' is the name of instance w1.static-web" \
+	"a tag that is a static instance's name: ERR 409"
 
 # ---------------------------------------------------------------- browsing (RFC 6763)
 types_from() { dig_from "$1" +short PTR _services._dns-sd._udp.svc.internal | sort | paste -sd' ' -; }

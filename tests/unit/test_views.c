@@ -259,6 +259,21 @@ static void test_networks(void)
 	ok(load_config("services:\n  - {service: s, instance: i, address: 10.0.0.1, tags: v1, addrs: 10.0.0.2, weight: 0}\n", err) == 0 &&
 	   cfg.services[0].extras.tag_count == 1 && cfg.services[0].extras.addr_count == 1 &&
 	   cfg.services[0].extras.weight_set, "config: services[] tags, addrs and weight: 0");
+	/* Static instances clash as REGISTER's do (ERR 409): FILE:LINE: and the key of the later one. */
+	ok(load_config("services:\n  - {service: web, instance: a, address: 10.0.0.1}\n"
+		       "  - service: web\n    instance: b\n    address: 10.0.0.2\n    tags: [v1, A]\n", err) < 0 &&
+	   strstr(err, ":6: services[1].tags[1]: tag 'a' is the name of instance a.web"),
+	   "config: a static tag that is an earlier static instance's name, at its line and key");
+	ok(load_config("services:\n  - {service: web, instance: a, address: 10.0.0.1, tags: canary}\n"
+		       "  - service: web\n    address: 10.0.0.2\n    instance: canary\n", err) < 0 &&
+	   strstr(err, ":5: services[1].instance: instance name 'canary' is a tag of a.web"),
+	   "config: a static instance named like an earlier one's tag, at its line and key");
+	ok(load_config("services:\n  - {service: web, instance: a, address: 10.0.0.1, tags: [a]}\n", err) < 0 &&
+	   strstr(err, ":2: services[0].tags[0]: tag 'a' is the name of instance a.web"),
+	   "config: a static tag equal to its own instance's name");
+	ok(load_config("services:\n  - {service: web, instance: a, address: 10.0.0.1, tags: canary}\n"
+		       "  - {service: db, instance: canary, address: 10.0.0.2, tags: a}\n", err) == 0,
+	   "config: the same names in another service do not clash");
 	ok(load_config("see-all: [10.9.0.0/16]\nnetworks:\n  a: 10.1.0.0/16\n", err) == 0 &&
 	   source_view("10.9.1.1") == VIEW_ALL && source_view("127.0.0.1") == 0,
 	   "config: see-all: replaces loopback");

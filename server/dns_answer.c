@@ -24,6 +24,9 @@ struct answer_item *answer_add_item(struct answer *a, enum answer_section s, enu
 	return it;
 }
 
+/* Grows every scratch array of the responder to hold n candidates.  They only grow
+ * (doubling), so after the largest service has been answered once, answers allocate
+ * nothing. */
 static int ensure_scratch(struct responder *r, size_t n)
 {
 	if (n <= r->scratch_capacity)
@@ -39,6 +42,18 @@ static int ensure_scratch(struct responder *r, size_t n)
 	if (!weights)
 		return -1;
 	r->scratch_weights = weights;
+	struct instance **pool = realloc(r->scratch_pool, cap * sizeof *pool);
+	if (!pool)
+		return -1;
+	r->scratch_pool = pool;
+	uint32_t *pool_weights = realloc(r->scratch_pool_weights, cap * sizeof *pool_weights);
+	if (!pool_weights)
+		return -1;
+	r->scratch_pool_weights = pool_weights;
+	uint64_t *tree = realloc(r->scratch_tree, WEIGHT_TREE_STORAGE(cap) * sizeof *tree);
+	if (!tree)
+		return -1;
+	r->scratch_tree = tree;
 	r->scratch_capacity = cap;
 	return 0;
 }

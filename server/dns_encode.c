@@ -76,12 +76,11 @@ int encode_record_fits(struct wire_writer *w, struct wire_mark m)
 }
 
 /* RFC 2181 5: an address that two instances share goes into an RRset once.  What is
- * compared is the address the view gives each (its own or an addr= one). */
+ * compared is the address the view gives each (its own or an addr= one).  Asked only
+ * for an instance that shares an address at all (instance.shares_address). */
 static int address_written(struct instance *const *written, size_t count,
 			   const struct instance *inst, uint32_t view, size_t len)
 {
-	if (!inst->shares_address)
-		return 0;
 	const uint8_t *addr = instance_view_addr(inst, view);
 	for (size_t i = 0; i < count; i++)
 		if (memcmp(instance_view_addr(written[i], view), addr, len) == 0)
@@ -108,7 +107,7 @@ static inline int put_pick(struct responder *r, struct wire_writer *w, struct an
 			   size_t i, uint32_t view, uint16_t *records)
 {
 	struct instance *pick = it->instances[i];
-	if ((it->type == TYPE_A || it->type == TYPE_AAAA) &&
+	if (pick->shares_address && (it->type == TYPE_A || it->type == TYPE_AAAA) &&
 	    address_written(it->instances, i, pick, view, it->type == TYPE_A ? 4 : 16))
 		return 0;
 	uint16_t srv_weight = it->split_weights && it->weights ? (uint16_t)it->weights[i] : pick->weight;

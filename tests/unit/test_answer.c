@@ -300,13 +300,14 @@ static void test_front_policy(void)
 	ask_recursion = 0;
 }
 
-/* A tagged instance of "canary", its weight= when weight >= 0. */
-static struct instance *add_tagged(const char *inst, const char *addr, const char *tag, int weight)
+/* An instance of svc with a tag (NULL: none) and weight= when weight >= 0. */
+static struct instance *add_weighted(const char *svc, const char *inst, const char *addr, const char *tag,
+				     int weight)
 {
 	struct instance_spec s;
 	struct instance *made = NULL;
 	memset(&s, 0, sizeof s);
-	strcpy(s.service, "canary");
+	strcpy(s.service, svc);
 	strcpy(s.instance, inst);
 	s.family = AF_INET;
 	inet_pton(AF_INET, addr, s.addr);
@@ -321,6 +322,12 @@ static struct instance *add_tagged(const char *inst, const char *addr, const cha
 	}
 	registry_put(&reg, &s, &made);
 	return made;
+}
+
+/* A tagged instance of "canary", its weight= when weight >= 0. */
+static struct instance *add_tagged(const char *inst, const char *addr, const char *tag, int weight)
+{
+	return add_weighted("canary", inst, addr, tag, weight);
 }
 
 /* The first address of n answers to NAME A, counted by the last octet. */
@@ -398,18 +405,10 @@ static void test_weights(void)
 static void test_many_weighted(void)
 {
 	for (int i = 0; i < 150; i++) {
-		struct instance_spec s;
-		memset(&s, 0, sizeof s);
-		strcpy(s.service, "wide");
-		snprintf(s.instance, sizeof s.instance, "w%d", i);
-		s.family = AF_INET;
-		s.addr[0] = 10;
-		s.addr[1] = 7;
-		s.addr[3] = (uint8_t)(i < 140 ? i / 2 : i);  /* 70 pairs share, 10 alone */
-		s.port = 80;
-		s.weight = (uint16_t)(i >= 145 ? 0 : 1 + i % 3);
-		s.extras.weight_set = true;
-		registry_put(&reg, &s, NULL);
+		char name[16], addr[32];
+		snprintf(name, sizeof name, "w%d", i);
+		snprintf(addr, sizeof addr, "10.7.0.%d", i < 140 ? i / 2 : i);  /* 70 pairs share, 10 alone */
+		add_weighted("wide", name, addr, NULL, i >= 145 ? 0 : 1 + i % 3);
 	}
 	int distinct = 1, zero_last = 1, tries = 50;
 	unsigned count = 0;

@@ -124,6 +124,8 @@ static int add_service(struct yaml_ctx *y, struct config *cfg, yaml_node_t *item
 		    !strcmp(cfg->services[i].instance, s->instance))
 			return cfg_fail(y, item, where, "instance %s.%s is listed twice",
 				    s->instance, s->service);
+	if (cfg_check_service_names(y, cfg, s, item, where) < 0)
+		return -1;
 	cfg->service_count++;
 	return 0;
 }

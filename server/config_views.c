@@ -160,6 +160,58 @@ int set_service_network(struct yaml_ctx *y, void *target, const char *key, yaml_
 	return cfg_for_each_item(y, v, key, add_network_name, target);
 }
 
+/* The node of key name in a services[] item, and its full key path (index >= 0: of
+ * that item of a list value), for an error at the right line. */
+static yaml_node_t *service_key_node(struct yaml_ctx *y, yaml_node_t *item, const char *where,
+				     const char *name, int index, char key[CFG_KEY_MAX])
+{
+	cfg_key_path(key, where, name);
+	for (yaml_node_pair_t *p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+		const char *k = cfg_scalar(yaml_document_get_node(y->doc, p->key));
+		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
+		if (!k || strcmp(k, name) != 0)
+			continue;
+		if (index < 0 || v->type != YAML_SEQUENCE_NODE ||
+		    index >= v->data.sequence.items.top - v->data.sequence.items.start)
+			return v;
+		size_t len = strlen(key);
+		snprintf(key + len, CFG_KEY_MAX - len, "[%d]", index);
+		return yaml_document_get_node(y->doc, v->data.sequence.items.start[index]);
+	}
+	return item;
+}
+
+static bool spec_has_tag(const struct instance_spec *s, const char *tag)
+{
+	for (unsigned i = 0; i < s->extras.tag_count; i++)
+		if (strcmp(s->extras.tags[i], tag) == 0)
+			return true;
+	return false;
+}
+
+int cfg_check_service_names(struct yaml_ctx *y, const struct config *cfg, const struct instance_spec *s,
+			    yaml_node_t *item, const char *where)
+{
+	char key[CFG_KEY_MAX];
+	for (unsigned t = 0; t < s->extras.tag_count; t++) {
+		const char *tag = s->extras.tags[t];
+		bool named = strcmp(tag, s->instance) == 0;
+		for (size_t i = 0; i < cfg->service_count && !named; i++)
+			named = strcmp(cfg->services[i].service, s->service) == 0 &&
+				strcmp(cfg->services[i].instance, tag) == 0;
+		if (named)
+			return cfg_fail(y, service_key_node(y, item, where, "tags", (int)t, key), key,
+					"tag '%s' is the name of instance %s.%s", tag, tag, s->service);
+	}
+	for (size_t i = 0; i < cfg->service_count; i++) {
+		const struct instance_spec *o = &cfg->services[i];
+		if (strcmp(o->service, s->service) == 0 && spec_has_tag(o, s->instance))
+			return cfg_fail(y, service_key_node(y, item, where, "instance", -1, key), key,
+					"instance name '%s' is a tag of %s.%s", s->instance, o->instance, o->service);
+	}
+	return 0;
+}
+
 int config_check_views(const struct config *cfg, char err[CONFIG_ERROR_MAX])
 {
 	for (size_t i = 0; i < cfg->service_count; i++) {

@@ -86,6 +86,11 @@ int set_dns_sd(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v
 int set_service_tags(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_service_addrs(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
 int set_service_network(struct yaml_ctx *y, void *target, const char *key, yaml_node_t *v);
+/* A services[] item s (at node item, key path where) against the instances before it:
+ * a tag may not be the name of an instance of its service (its own included), nor its
+ * name a tag of another, as REGISTER refuses with ERR 409.  0, or -1 with the error. */
+int cfg_check_service_names(struct yaml_ctx *y, const struct config *cfg, const struct instance_spec *s,
+			    yaml_node_t *item, const char *where);
 /* config_file.c: the cidr list of a key (one item or a sequence), replacing list */
 int set_cidr_list(struct yaml_ctx *y, yaml_node_t *v, const char *key, struct cidr_list *list);
 /* config_file.c: true/yes/on or false/no/off */

@@ -24,6 +24,9 @@ struct answer_item *answer_add_item(struct answer *a, enum answer_section s, enu
 	return it;
 }
 
+/* Grows every scratch array of the responder to hold n candidates.  They only grow
+ * (doubling), so after the largest service has been answered once, answers allocate
+ * nothing. */
 static int ensure_scratch(struct responder *r, size_t n)
 {
 	if (n <= r->scratch_capacity)
@@ -39,6 +42,18 @@ static int ensure_scratch(struct responder *r, size_t n)
 	if (!weights)
 		return -1;
 	r->scratch_weights = weights;
+	struct instance **pool = realloc(r->scratch_pool, cap * sizeof *pool);
+	if (!pool)
+		return -1;
+	r->scratch_pool = pool;
+	uint32_t *pool_weights = realloc(r->scratch_pool_weights, cap * sizeof *pool_weights);
+	if (!pool_weights)
+		return -1;
+	r->scratch_pool_weights = pool_weights;
+	uint64_t *tree = realloc(r->scratch_tree, WEIGHT_TREE_STORAGE(cap) * sizeof *tree);
+	if (!tree)
+		return -1;
+	r->scratch_tree = tree;
 	r->scratch_capacity = cap;
 	return 0;
 }
@@ -490,7 +505,22 @@ static int reverse_address(const uint8_t *name, uint8_t addr[16])
 	return 0;
 }
 
-/* PTR for the address of a registered or static instance: INSTANCE.SERVICE.D. */
+/* Adds one instance at the reverse name's address to the PTR candidates, when the
+ * client sees that address of it; counts the ones its health check withholds. */
+static void add_reverse_candidate(struct responder *r, const struct answer *a, struct instance *inst,
+				  unsigned address_index, size_t *n, size_t *withheld)
+{
+	if (!instance_live(inst, r->now_ms) || !instance_sees_address(inst, a->view, address_index) ||
+	    ensure_scratch(r, *n + 1) < 0)
+		return;
+	if (instance_withheld(inst, r->cfg->health_only_passing))
+		(*withheld)++;
+	else
+		r->scratch[(*n)++] = inst;
+}
+
+/* PTR for an address of a registered or static instance, its own or an addr= one:
+ * INSTANCE.SERVICE.D.  An address the client's view does not give it is unknown. */
 static int answer_reverse(struct responder *r, const struct dns_query *q, struct answer *a)
 {
 	uint8_t addr[16];
@@ -501,16 +531,10 @@ static int answer_reverse(struct responder *r, const struct dns_query *q, struct
 	/* No fail-open here: the candidates are the few instances at one address, and a
 	 * reverse lookup of a failing instance is no reason to hand it out. */
 	for (struct instance *inst = registry_find_address(r->reg, family, addr); inst;
-	     inst = inst->next_same_address) {
-		if (!instance_live(inst, r->now_ms) || !instance_visible(inst, a->view) ||
-		    ensure_scratch(r, n + 1) < 0)
-			continue;
-		if (instance_withheld(inst, r->cfg->health_only_passing)) {
-			withheld++;
-			continue;
-		}
-		r->scratch[n++] = inst;
-	}
+	     inst = inst->next_same_address)
+		add_reverse_candidate(r, a, inst, 0, &n, &withheld);
+	for (const struct extra_address *x = registry_find_extra_address(r->reg, family, addr); x; x = x->next)
+		add_reverse_candidate(r, a, x->inst, 1u + x->index, &n, &withheld);
 	if (n == 0 && !withheld)
 		return 0;  /* withheld ones still make the name ours: an empty answer */
 	a->authoritative = 1;

@@ -75,14 +75,15 @@ int encode_record_fits(struct wire_writer *w, struct wire_mark m)
 	return 0;
 }
 
-/* RFC 2181 5: an address that two instances share goes into an RRset once. */
+/* RFC 2181 5: an address that two instances share goes into an RRset once.  What is
+ * compared is the address the view gives each (its own or an addr= one).  Asked only
+ * for an instance that shares an address at all (instance.shares_address). */
 static int address_written(struct instance *const *written, size_t count,
-			   const struct instance *inst)
+			   const struct instance *inst, uint32_t view, size_t len)
 {
-	if (!inst->shares_address)
-		return 0;
+	const uint8_t *addr = instance_view_addr(inst, view);
 	for (size_t i = 0; i < count; i++)
-		if (memcmp(written[i]->addr, inst->addr, sizeof inst->addr) == 0)
+		if (memcmp(instance_view_addr(written[i], view), addr, len) == 0)
 			return 1;
 	return 0;
 }
@@ -99,45 +100,93 @@ static void swap_candidates(struct answer_item *it, size_t i, size_t j)
 	}
 }
 
-/* The next record among [i, left): a uniform pick, or with weights the RFC 2782 draw
- * (weight 0 only once every weight left is 0).  *total is the weight left. */
-static size_t next_pick(struct responder *r, const struct answer_item *it, size_t i, size_t left,
-			uint64_t *total)
+/* Writes it->instances[i] as the item's next record, unless it is an address already
+ * written (RFC 2181 5).  1: written, 0: a duplicate, -1: it did not fit.  Inline: it
+ * runs once a record, from both loops below. */
+static inline int put_pick(struct responder *r, struct wire_writer *w, struct answer_item *it,
+			   size_t i, uint32_t view, uint16_t *records)
 {
-	if (!it->weights || *total == 0)
-		return i + (size_t)(responder_random(r) % (left - i));
-	return i + weights_draw(it->weights + i, left - i, *total, responder_random(r));
+	struct instance *pick = it->instances[i];
+	if (pick->shares_address && (it->type == TYPE_A || it->type == TYPE_AAAA) &&
+	    address_written(it->instances, i, pick, view, it->type == TYPE_A ? 4 : 16))
+		return 0;
+	uint16_t srv_weight = it->split_weights && it->weights ? (uint16_t)it->weights[i] : pick->weight;
+	struct wire_mark m = wire_mark(w);
+	encode_instance_record(r, w, it->owner, it->type, it->ttl, pick, view, srv_weight);
+	if (!encode_record_fits(w, m))
+		return -1;
+	it->emitted = i + 1;
+	(*records)++;
+	return 1;
+}
+
+/* The weighted records of an item, each drawn by weight from those left (RFC 2782's
+ * selection) through a weight tree over a copy of the candidates in the responder's
+ * scratch: O(log n) a record.  Stops at the limit, when a record does not fit (-1), or
+ * once the weights left are all 0.  Leaves it->instances a permutation of the
+ * candidates: [0, *next) written (or tried), [*next, *left) not drawn, all of weight 0
+ * unless the limit came first, [*left, n) duplicates. */
+static int put_weighted(struct responder *r, struct wire_writer *w, struct answer_item *it,
+			uint32_t view, uint16_t *records, size_t limit, size_t *next, size_t *left)
+{
+	size_t n = it->instance_count, i = 0, tail = n;
+	struct instance **pool = r->scratch_pool;
+	uint32_t *pool_weights = r->scratch_pool_weights;
+	struct weight_tree tree;
+	int rc = 0;
+	memcpy(pool, it->instances, n * sizeof *pool);
+	memcpy(pool_weights, it->weights, n * sizeof *pool_weights);
+	weight_tree_build(&tree, r->scratch_tree, pool_weights, n);
+	while (i < limit && tree.total > 0) {
+		size_t j = weight_tree_draw(&tree, responder_random(r));
+		weight_tree_take(&tree, j, pool_weights[j]);
+		it->instances[i] = pool[j];
+		it->weights[i] = pool_weights[j];
+		pool[j] = NULL;  /* drawn: not among the rest below */
+		rc = put_pick(r, w, it, i, view, records);
+		if (rc == 0) {   /* a duplicate goes to the end, as in the uniform shuffle */
+			it->instances[--tail] = it->instances[i];
+			it->weights[tail] = it->weights[i];
+			continue;
+		}
+		i++;
+		if (rc < 0)
+			break;
+	}
+	/* The candidates not drawn fill the gap, in their order. */
+	for (size_t j = 0, k = i; j < n; j++) {
+		if (!pool[j])
+			continue;
+		it->instances[k] = pool[j];
+		it->weights[k++] = pool_weights[j];
+	}
+	*next = rc < 0 ? i - 1 : i;
+	*left = tail;
+	return rc < 0 ? -1 : 0;
 }
 
 /* A partial Fisher-Yates shuffle: each record written is a fresh random pick, so
  * whatever fits before truncation or the answer limit is a random subset; with
- * weights each pick is drawn by weight, so the order is weighted-random.  The
- * instances written end up first, in it->instances[0 .. it->emitted). */
+ * weights each pick is drawn by weight (put_weighted), so the order is weighted-random
+ * and weight 0 comes last, shuffled.  The instances written end up first, in
+ * it->instances[0 .. it->emitted). */
 static int put_instances(struct responder *r, struct wire_writer *w, struct answer_item *it,
 			 uint32_t view, uint16_t *records)
 {
 	size_t limit = it->emit_limit ? it->emit_limit : it->instance_count;
 	size_t left = it->instance_count;  /* duplicates move past the end of this */
-	int is_address = it->type == TYPE_A || it->type == TYPE_AAAA;
-	uint64_t total = 0;
-	for (size_t i = 0; it->weights && i < left; i++)
-		total += it->weights[i];
-	for (size_t i = 0; i < limit && i < left;) {
-		swap_candidates(it, i, next_pick(r, it, i, left, &total));
-		struct instance *pick = it->instances[i];
-		if (it->weights)
-			total -= it->weights[i];
-		if (is_address && address_written(it->instances, i, pick)) {
-			swap_candidates(it, i, --left);
-			continue;
-		}
-		uint16_t srv_weight = it->split_weights && it->weights ? (uint16_t)it->weights[i] : pick->weight;
-		struct wire_mark m = wire_mark(w);
-		encode_instance_record(r, w, it->owner, it->type, it->ttl, pick, view, srv_weight);
-		if (!encode_record_fits(w, m))
+	size_t i = 0;
+	if (it->weights && put_weighted(r, w, it, view, records, limit, &i, &left) < 0)
+		return -1;
+	while (i < limit && i < left) {
+		swap_candidates(it, i, i + (size_t)(responder_random(r) % (left - i)));
+		int rc = put_pick(r, w, it, i, view, records);
+		if (rc < 0)
 			return -1;
-		it->emitted = ++i;
-		(*records)++;
+		if (rc == 0)
+			swap_candidates(it, i, --left);
+		else
+			i++;
 	}
 	return 0;
 }

@@ -51,8 +51,14 @@ void responder_free(struct responder *r)
 {
 	free(r->scratch);
 	free(r->scratch_weights);
+	free(r->scratch_pool);
+	free(r->scratch_pool_weights);
+	free(r->scratch_tree);
 	r->scratch = NULL;
 	r->scratch_weights = NULL;
+	r->scratch_pool = NULL;
+	r->scratch_pool_weights = NULL;
+	r->scratch_tree = NULL;
 	r->scratch_capacity = 0;
 }
 

@@ -26,7 +26,10 @@ struct responder {
 	uint64_t rng;                 /* xorshift state for shuffling */
 	struct instance **scratch;    /* the instances of one answer, shuffled in place */
 	uint32_t *scratch_weights;    /* their effective weights, when weighted (weights.h) */
-	size_t scratch_capacity;      /* of both */
+	struct instance **scratch_pool; /* a weighted answer's candidates by tree position (dns_encode.c) */
+	uint32_t *scratch_pool_weights; /* ... and their weights */
+	uint64_t *scratch_tree;       /* the weight tree over them: WEIGHT_TREE_STORAGE(capacity) sums */
+	size_t scratch_capacity;      /* of each */
 	struct dns_metrics metrics;
 };
 

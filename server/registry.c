@@ -18,6 +18,7 @@ void registry_init(struct registry *reg, uint32_t initial_serial)
 	htable_init(&reg->services);
 	htable_init(&reg->instances);
 	htable_init(&reg->addresses);
+	htable_init(&reg->extra_addresses);
 	pool_init(&reg->pool);
 	reg->serial = initial_serial;
 }
@@ -93,8 +94,27 @@ void registry_free(struct registry *reg)
 	htable_free(&reg->instances);
 	htable_free(&reg->services);
 	htable_free(&reg->addresses);
+	htable_free(&reg->extra_addresses);
 	pool_destroy(&reg->pool);
 	split_set_free(&reg->splits);
+}
+
+/* An instance's extras and the index links of its addr= addresses, which only the
+ * registry sees: a spec's extras are copied in and out without them. */
+struct extras_record {
+	struct instance_extras x;  /* first: inst->extras points here */
+	struct extra_address links[INSTANCE_ADDRS_MAX];
+};
+_Static_assert(sizeof ((struct extra_address *)0)->key == ADDRESS_KEY_LEN, "extra_address.key");
+
+static struct extra_address *extra_links(const struct instance *inst)
+{
+	return ((struct extras_record *)(void *)inst->extras)->links;
+}
+
+static unsigned extra_count(const struct instance *inst)
+{
+	return inst->extras ? inst->extras->addr_count : 0;
 }
 
 struct instance *registry_find_address(const struct registry *reg, int family, const uint8_t *addr)
@@ -105,22 +125,84 @@ struct instance *registry_find_address(const struct registry *reg, int family, c
 	return n ? HNODE_RECORD(n, struct instance, address_node) : NULL;
 }
 
+static struct extra_address *find_extra(const struct registry *reg, const uint8_t *key)
+{
+	struct hnode *n = htable_find(&reg->extra_addresses, key, ADDRESS_KEY_LEN);
+	return n ? HNODE_RECORD(n, struct extra_address, node) : NULL;
+}
+
+const struct extra_address *registry_find_extra_address(const struct registry *reg, int family,
+							const uint8_t *addr)
+{
+	uint8_t key[ADDRESS_KEY_LEN] = { (uint8_t)family };
+	memcpy(key + 1, addr, family == AF_INET ? 4 : 16);
+	return find_extra(reg, key);
+}
+
+/* How many instances the two indexes hold at an address key, counted up to 2 (an
+ * instance is there at most once: its addr= copies of one address are linked once). */
+static unsigned instances_at(const struct registry *reg, const uint8_t *key)
+{
+	unsigned n = 0;
+	struct hnode *h = htable_find(&reg->addresses, key, ADDRESS_KEY_LEN);
+	if (h)
+		n += HNODE_RECORD(h, struct instance, address_node)->next_same_address ? 2 : 1;
+	struct extra_address *x = find_extra(reg, key);
+	if (x)
+		n += x->next ? 2 : 1;
+	return n;
+}
+
+/* Whether any of an instance's addresses is another instance's too. */
+static bool shares_any(const struct registry *reg, const struct instance *inst)
+{
+	if (instances_at(reg, &inst->family) > 1)
+		return true;
+	for (unsigned i = 0; i < extra_count(inst); i++)
+		if (extra_links(inst)[i].linked && instances_at(reg, extra_links(inst)[i].key) > 1)
+			return true;
+	return false;
+}
+
+/* After an instance joined an address: when it is not alone there, it and the firsts
+ * of both chains share it (the rest of a longer chain already knew). */
+static void mark_shared(const struct registry *reg, struct instance *inst, const uint8_t *key)
+{
+	if (instances_at(reg, key) < 2)
+		return;
+	struct hnode *h = htable_find(&reg->addresses, key, ADDRESS_KEY_LEN);
+	struct extra_address *x = find_extra(reg, key);
+	inst->shares_address = true;
+	if (h)
+		HNODE_RECORD(h, struct instance, address_node)->shares_address = true;
+	if (x)
+		x->inst->shares_address = true;
+}
+
+/* After an instance left an address: the one left there alone may share no address now. */
+static void recheck_shared(const struct registry *reg, const uint8_t *key)
+{
+	if (instances_at(reg, key) != 1)
+		return;
+	struct hnode *h = htable_find(&reg->addresses, key, ADDRESS_KEY_LEN);
+	struct instance *left = h ? HNODE_RECORD(h, struct instance, address_node) : find_extra(reg, key)->inst;
+	left->shares_address = shares_any(reg, left);
+}
+
 /* The first instance at an address is in the index; the others hang off it. */
-static int link_address(struct registry *reg, struct instance *inst)
+static int link_primary(struct registry *reg, struct instance *inst)
 {
 	struct instance *first = registry_find_address(reg, inst->family, inst->addr);
 	if (first) {
 		inst->next_same_address = first->next_same_address;
 		first->next_same_address = inst;
-		first->shares_address = inst->shares_address = true;
 		return 0;
 	}
 	inst->next_same_address = NULL;
-	inst->shares_address = false;
 	return htable_insert(&reg->addresses, &inst->address_node, &inst->family, ADDRESS_KEY_LEN);
 }
 
-static void unlink_address(struct registry *reg, struct instance *inst)
+static void unlink_primary(struct registry *reg, struct instance *inst)
 {
 	struct instance *first = registry_find_address(reg, inst->family, inst->addr);
 	if (first == inst) {
@@ -138,10 +220,89 @@ static void unlink_address(struct registry *reg, struct instance *inst)
 			prev->next_same_address = inst->next_same_address;
 	}
 	inst->next_same_address = NULL;
+}
+
+/* Whether addr= address i repeats the instance's own address or an earlier addr=. */
+static bool extra_repeats(const struct instance *inst, unsigned i)
+{
+	const uint8_t *key = extra_links(inst)[i].key;
+	if (memcmp(key, &inst->family, ADDRESS_KEY_LEN) == 0)
+		return true;
+	for (unsigned j = 0; j < i; j++)
+		if (memcmp(key, extra_links(inst)[j].key, ADDRESS_KEY_LEN) == 0)
+			return true;
+	return false;
+}
+
+static int link_extra(struct registry *reg, struct extra_address *link)
+{
+	struct extra_address *first = find_extra(reg, link->key);
+	link->linked = true;
+	if (first) {
+		link->next = first->next;
+		first->next = link;
+		return 0;
+	}
+	link->next = NULL;
+	if (htable_insert(&reg->extra_addresses, &link->node, link->key, ADDRESS_KEY_LEN) == 0)
+		return 0;
+	link->linked = false;
+	return -1;
+}
+
+static void unlink_extra(struct registry *reg, struct extra_address *link)
+{
+	struct extra_address *first = find_extra(reg, link->key);
+	if (first == link) {
+		if (link->next)
+			htable_replace(&reg->extra_addresses, &link->node, &link->next->node, link->next->key);
+		else
+			htable_remove(&reg->extra_addresses, &link->node);
+	} else if (first) {
+		struct extra_address *prev = first;
+		while (prev->next && prev->next != link)
+			prev = prev->next;
+		if (prev->next)
+			prev->next = link->next;
+	}
+	link->next = NULL;
+	link->linked = false;
+}
+
+/* Puts an instance's own address and its addr= addresses into the indexes. */
+static int link_address(struct registry *reg, struct instance *inst)
+{
+	int rc = link_primary(reg, inst);
 	inst->shares_address = false;
-	struct instance *left = registry_find_address(reg, inst->family, inst->addr);
-	if (left && !left->next_same_address)
-		left->shares_address = false;  /* alone at its address again */
+	for (unsigned i = 0; i < extra_count(inst); i++) {
+		struct extra_address *link = &extra_links(inst)[i];
+		memset(link, 0, sizeof *link);
+		link->inst = inst;
+		link->index = (uint8_t)i;
+		link->key[0] = inst->family;
+		memcpy(link->key + 1, inst->extras->addrs[i], inst->family == AF_INET ? 4 : 16);
+		if (!extra_repeats(inst, i) && link_extra(reg, link) < 0)
+			rc = -1;
+	}
+	mark_shared(reg, inst, &inst->family);
+	for (unsigned i = 0; i < extra_count(inst); i++)
+		if (extra_links(inst)[i].linked)
+			mark_shared(reg, inst, extra_links(inst)[i].key);
+	return rc;
+}
+
+static void unlink_address(struct registry *reg, struct instance *inst)
+{
+	unlink_primary(reg, inst);
+	recheck_shared(reg, &inst->family);
+	for (unsigned i = 0; i < extra_count(inst); i++) {
+		struct extra_address *link = &extra_links(inst)[i];
+		if (!link->linked)
+			continue;
+		unlink_extra(reg, link);
+		recheck_shared(reg, link->key);
+	}
+	inst->shares_address = false;
 }
 
 void registry_set_change_hook(struct registry *reg,
@@ -297,7 +458,7 @@ static int assign_extras(struct instance *inst, const struct instance_extras *x)
 		inst->extras = NULL;
 		return 0;
 	}
-	if (!inst->extras && !(inst->extras = malloc(sizeof *inst->extras)))
+	if (!inst->extras && !(inst->extras = malloc(sizeof(struct extras_record))))
 		return -1;
 	*inst->extras = *x;
 	return 0;

@@ -58,6 +58,19 @@ struct instance_spec {
 };
 
 struct service;
+struct instance;
+
+/* One addr= address of an instance in the registry's index of further addresses: what
+ * a reverse PTR of that address finds, and what tells answers that two instances give
+ * the same address (RFC 2181 5).  The registry keeps these next to the extras. */
+struct extra_address {
+	struct hnode node;            /* in registry.extra_addresses while first at its address */
+	struct extra_address *next;   /* other instances with this addr= address */
+	struct instance *inst;
+	uint8_t index;                /* into inst->extras->addrs */
+	bool linked;                  /* in the index; not when it repeats the instance's own */
+	uint8_t key[17];              /* family, then the address zero-padded: the index's key */
+};
 
 /* Laid out for size (a million of these is the registry's memory), with the hash
  * node next to the key it points to. */
@@ -80,7 +93,8 @@ struct instance {
 	uint16_t owner_key;       /* 1 + index in config keys of the registering key; 0: none */
 	uint8_t proto;            /* enum instance_proto */
 	bool is_static;
-	bool shares_address;      /* another instance has the same address (RFC 2181 5 dedup) */
+	bool shares_address;      /* one of its addresses (own or addr=) is another instance's too
+				   * (RFC 2181 5 dedup) */
 	uint8_t health;           /* enum health_state, set by health.c; answers read it */
 	uint8_t family;           /* AF_INET or AF_INET6; with addr, the address index's key */
 	uint8_t addr[16];         /* 4 or 16 bytes, network order; the rest zero */
@@ -105,6 +119,7 @@ struct registry {
 	struct htable services;
 	struct htable instances;
 	struct htable addresses;  /* family + address -> the first instance there, for PTR */
+	struct htable extra_addresses; /* family + addr= address -> the first struct extra_address */
 	struct split_set splits;  /* split.h: weighted subsets per service */
 	struct pool pool;         /* instances, services and small instance arrays */
 	size_t instance_count;
@@ -168,6 +183,9 @@ struct instance *registry_lookup(const struct registry *reg, const char *service
 				 const char *instance);
 /* The first instance at an address (follow next_same_address), or NULL. */
 struct instance *registry_find_address(const struct registry *reg, int family, const uint8_t *addr);
+/* The first instance with an addr= address (follow next), or NULL. */
+const struct extra_address *registry_find_extra_address(const struct registry *reg, int family,
+							const uint8_t *addr);
 /* Fills a spec from an instance (the inverse of registry_put). */
 void instance_to_spec(const struct instance *inst, struct instance_spec *spec);
 

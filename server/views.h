@@ -38,6 +38,16 @@ static inline bool instance_visible(const struct instance *inst, uint32_t view)
 	return view == VIEW_ALL || inst->networks == 0 || (inst->networks & view) != 0;
 }
 
+/* Whether a client with this view sees one address of an instance (index 0: its own,
+ * 1 + i: addr= i): the address lies on a network they share, or the instance is seen
+ * by all.  A reverse PTR answers only such an address. */
+static inline bool instance_sees_address(const struct instance *inst, uint32_t view, unsigned index)
+{
+	if (view == VIEW_ALL || inst->networks == 0)
+		return true;
+	return ((inst->extras ? inst->extras->placed[index] : inst->networks) & view) != 0;
+}
+
 /* The address a client with this view gets for an instance it sees: its own address
  * unless only an addr= address lies on a network they share. */
 static inline const uint8_t *instance_view_addr(const struct instance *inst, uint32_t view)

@@ -66,17 +66,70 @@ int weights_effective(const struct split *sp, struct instance *const *c, size_t 
 	return differ;
 }
 
-size_t weights_draw(const uint32_t *w, size_t n, uint64_t total, uint64_t random)
+void weight_tree_build(struct weight_tree *t, uint64_t *storage, const uint32_t *w, size_t n)
+{
+	t->n = n;
+	t->levels = 0;
+	t->total = 0;
+	size_t offset = 0, count = n;
+	for (size_t i = 0; i < n; i++) {
+		storage[i] = w[i];
+		t->total += w[i];
+	}
+	/* Each level sums groups of WEIGHT_TREE_FANOUT nodes of the one below, until one
+	 * node holds them all: O(n) to build, n / (FANOUT - 1) sums above the leaves. */
+	for (;;) {
+		t->level[t->levels].sums = storage + offset;
+		t->level[t->levels++].count = count;
+		if (count <= 1)
+			break;
+		const uint64_t *below = storage + offset;
+		size_t above = (count + WEIGHT_TREE_FANOUT - 1) / WEIGHT_TREE_FANOUT;
+		offset += count;
+		for (size_t j = 0; j < above; j++) {
+			uint64_t sum = 0;
+			for (size_t c = j * WEIGHT_TREE_FANOUT; c < (j + 1) * WEIGHT_TREE_FANOUT && c < count; c++)
+				sum += below[c];
+			storage[offset + j] = sum;
+		}
+		count = above;
+	}
+}
+
+size_t weight_tree_draw(const struct weight_tree *t, uint64_t random)
 {
 	/* The high half of random x total is uniform in [0, total) without a modulo's bias
 	 * worth speaking of (total is below 2^32 x n). */
-	uint64_t point = (uint64_t)(((unsigned __int128)random * total) >> 64);
-	for (size_t i = 0; i < n; i++) {
-		if (point < w[i])
-			return i;
-		point -= w[i];
+	uint64_t point = (uint64_t)(((unsigned __int128)random * t->total) >> 64);
+	size_t pos = 0;
+	/* From the top down, in each group of children the one whose share holds point: the
+	 * count of running sums <= point, as a linear scan of the leaves would find it (a
+	 * share of weight 0 is empty: never chosen).  Counting, not breaking out, keeps the
+	 * scan free of branches to mispredict. */
+	for (int l = t->levels - 2; l >= 0; l--) {
+		const uint64_t *sums = t->level[l].sums;
+		size_t first = pos * WEIGHT_TREE_FANOUT, end = first + WEIGHT_TREE_FANOUT;
+		if (end > t->level[l].count)
+			end = t->level[l].count;
+		uint64_t running = 0, before = 0;
+		size_t k = 0;
+		for (size_t c = first; c < end; c++) {
+			running += sums[c];
+			bool within = running <= point;
+			k += within;
+			before = within ? running : before;
+		}
+		pos = first + k < end ? first + k : end - 1;  /* end - 1: not reached while total is the sum */
+		point -= before;
 	}
-	return n - 1;  /* not reached while total is the sum of w */
+	return pos;
+}
+
+void weight_tree_take(struct weight_tree *t, size_t i, uint32_t w)
+{
+	t->total -= w;
+	for (int l = 0; l < t->levels; l++, i /= WEIGHT_TREE_FANOUT)
+		t->level[l].sums[i] -= w;
 }
 
 uint32_t *weights_listed(const struct registry *reg, const struct service *svc, int64_t now_ms,

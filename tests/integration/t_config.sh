@@ -25,6 +25,15 @@ bad_config "bad service name" $'services:\n  - service: "db_1"\n    instance: a\
 bad_config "bad proto" $'services:\n  - { service: db, instance: a, address: 10.0.0.5, proto: sctp }' "bad.yml:2: services\\[0\\]\\.proto: 'sctp': use tcp or udp"
 bad_config "missing address" $'services:\n  - { service: db, instance: a }' "bad.yml:2: services\\[0\\]: missing key 'address'"
 bad_config "duplicate instance" $'services:\n  - { service: db, instance: a, address: 10.0.0.5 }\n  - { service: db, instance: a, address: 10.0.0.6 }' "bad.yml:3: services\\[1\\]: instance a.db is listed twice"
+bad_config "static tag that is a static instance's name" $'services:\n  - { service: web, instance: w1, address: 10.0.0.5 }\n  - service: web\n    instance: w2\n    address: 10.0.0.6\n    tags: [v1, w1]' "bad.yml:6: services\\[1\\]\\.tags\\[1\\]: tag 'w1' is the name of instance w1\\.web"
+bad_config "static instance named like a static tag" $'services:\n  - { service: web, instance: w1, address: 10.0.0.5, tags: [canary] }\n  - { service: web, instance: canary, address: 10.0.0.6 }' "bad.yml:3: services\\[1\\]\\.instance: instance name 'canary' is a tag of w1\\.web"
+# Not only --check-config: the server itself refuses to start on that config, saying why.
+printf 'services:\n  - { service: web, instance: w1, address: 10.0.0.5, tags: [canary] }\n  - { service: web, instance: canary, address: 10.0.0.6 }\n' >"$WORK/clash.yml"
+out=$(timeout 20 "$SVCDNS_BIN" --config "$WORK/clash.yml" --dns "127.0.0.1:$(free_port)" --register "127.0.0.1:$(free_port)" \
+	--http "127.0.0.1:$(free_port)" 2>&1); rc=$?
+is "$rc" "2" "a static name clash: the server does not start (exit 2)"
+like "$out" "clash.yml:3: services\\[1\\]\\.instance: instance name 'canary' is a tag of w1\\.web" \
+	"a static name clash: the server says file:line: key: reason"
 bad_config "unknown nested key" $'soa:\n  minimum: 5\n  serial: 7' "bad.yml:3: soa\\.serial: unknown key"
 bad_config "nested out of range" $'soa:\n  ttl: 5\n  minimum: -1' "bad.yml:3: soa\\.minimum: -1 is out of range \\(0\\.\\.86400\\)"
 bad_config "duplicate key" $'ttl: 5\nlog-level: info\nttl: 7' "bad.yml:3: ttl: duplicate key \\(first set at line 1\\)"

@@ -142,6 +142,29 @@ is "$(dig_from "$ORD" -x 10.202.0.21 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" 
 	"$(dig_from "$ORD" -x 10.202.0.99 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" \
 	"order-service: user-db's reverse name is answered as an unknown address's"
 like "$(dig_from "$TOOL" -x 10.202.0.21 +short)" "db1.user-db.svc.internal" "tool: user-db's reverse name"
+# An addr= address has a reverse name too, under the same view: a client gets the reverse
+# name of an address only when its view gives it that address.  reverse_from NS ADDR
+# prints the status and the names answered.
+reverse_from() { echo "$(dig_from "$1" -x "$2" | sed -n 's/.*status: \([A-Z]*\).*/\1/p') $(dig_from "$1" -x "$2" +short | grep -v '^;' | sort | paste -sd' ' -)"; }
+is "$(reverse_from "$TOOL" 10.202.0.11)" "NOERROR u1.user-service.svc.internal." "tool: u1's addr= address 10.202.0.11 reverses to u1"
+is "$(ip netns exec "$SV" dig @127.0.0.1 +short -x 10.202.0.11)" "u1.user-service.svc.internal." "loopback: u1's addr= address reverses to u1"
+is "$(reverse_from "$ORD" 10.201.0.11)" "NOERROR u1.user-service.svc.internal." "order-service: u1's own address reverses to u1"
+is "$(reverse_from "$ORD" 10.202.0.11)" "$(reverse_from "$ORD" 10.202.0.99)" \
+	"order-service: u1's backend address (not on its network) is answered as an unknown address's"
+is "$(reverse_from "$TOOL" 10.201.0.11)" "$(reverse_from "$TOOL" 10.201.0.99)" \
+	"tool: u1's frontend address, which its view never gives it, is answered as an unknown address's"
+# RFC 2181 5 across addr=: u5's own address is u1's backend one, u6 has it as addr= too.
+ctl register user-service u5 10.202.0.11 8080 --ttl 600 >/dev/null &&
+	ctl register user-service u6 10.201.0.16 8080 --ttl 600 --addr 10.202.0.11 >/dev/null
+is "$(short_from "$TOOL" user-service.svc.internal A)" 10.202.0.11 \
+	"tool: u1 (addr=), u5 (own) and u6 (addr=) at 10.202.0.11 give one record"
+is "$(short_from "$ORD" user-service.svc.internal A)" "10.201.0.11 10.201.0.12 10.201.0.13 10.201.0.16" \
+	"order-service: u6 by its own frontend address, no u5"
+is "$(reverse_from "$TOOL" 10.202.0.11)" \
+	"NOERROR u1.user-service.svc.internal. u5.user-service.svc.internal. u6.user-service.svc.internal." \
+	"tool: 10.202.0.11 reverses to u1, u5 and u6"
+ctl deregister user-service u5 >/dev/null && ctl deregister user-service u6 >/dev/null
+is "$(reverse_from "$TOOL" 10.202.0.11)" "NOERROR u1.user-service.svc.internal." "after u5 and u6 leave: u1 alone again"
 api_services() { ip netns exec "$1" curl -s --max-time 5 "http://$2:8054/v1/services" |
 	$PY -c 'import json, sys; print(" ".join(sorted(s["name"] for s in json.load(sys.stdin)["services"])))'; }
 is "$(api_services "$ORD" "$FRONT_DNS")" "order-service static-web user-service" "/v1/services from order-service: no user-db, no legacy"
@@ -170,6 +193,10 @@ like "$(sv_reg 'REGISTER user-service u4 10.201.0.14 8080 tags=u1')" "^ERR 409 t
 	"a tag that is an instance's name: ERR 409"
 like "$(sv_reg 'REGISTER user-service v1 10.201.0.14 8080')" "^ERR 409 instance name 'v1' is a tag of" \
 	"an instance named like a tag: ERR 409"
+like "$(sv_reg 'REGISTER static-web blue 192.0.2.61 80')" "^ERR 409 instance name 'blue' is a tag of w1.static-web" \
+	"an instance named like a static instance's tag (config services:): ERR 409"
+like "$(sv_reg 'REGISTER static-web w2 192.0.2.61 80 tags=w1')" "^ERR 409 tag 'w1' is the name of instance w1.static-web" \
+	"a tag that is a static instance's name: ERR 409"
 
 # ---------------------------------------------------------------- browsing (RFC 6763)
 types_from() { dig_from "$1" +short PTR _services._dns-sd._udp.svc.internal | sort | paste -sd' ' -; }

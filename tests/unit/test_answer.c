@@ -300,13 +300,14 @@ static void test_front_policy(void)
 	ask_recursion = 0;
 }
 
-/* A tagged instance of "canary", its weight= when weight >= 0. */
-static struct instance *add_tagged(const char *inst, const char *addr, const char *tag, int weight)
+/* An instance of svc with a tag (NULL: none) and weight= when weight >= 0. */
+static struct instance *add_weighted(const char *svc, const char *inst, const char *addr, const char *tag,
+				     int weight)
 {
 	struct instance_spec s;
 	struct instance *made = NULL;
 	memset(&s, 0, sizeof s);
-	strcpy(s.service, "canary");
+	strcpy(s.service, svc);
 	strcpy(s.instance, inst);
 	s.family = AF_INET;
 	inet_pton(AF_INET, addr, s.addr);
@@ -321,6 +322,12 @@ static struct instance *add_tagged(const char *inst, const char *addr, const cha
 	}
 	registry_put(&reg, &s, &made);
 	return made;
+}
+
+/* A tagged instance of "canary", its weight= when weight >= 0. */
+static struct instance *add_tagged(const char *inst, const char *addr, const char *tag, int weight)
+{
+	return add_weighted("canary", inst, addr, tag, weight);
 }
 
 /* The first address of n answers to NAME A, counted by the last octet. */
@@ -393,6 +400,39 @@ static void test_weights(void)
 	ok(counts[11] > 200 && counts[12] > 200 && counts[13] > 200, "the others, weight 1, share the first place");
 }
 
+/* A weighted answer of many records (the weight tree's path): over TCP every distinct
+ * address once, duplicates (RFC 2181 5) dropped, weight 0 after every weighted one. */
+static void test_many_weighted(void)
+{
+	for (int i = 0; i < 150; i++) {
+		char name[16], addr[32];
+		snprintf(name, sizeof name, "w%d", i);
+		snprintf(addr, sizeof addr, "10.7.0.%d", i < 140 ? i / 2 : i);  /* 70 pairs share, 10 alone */
+		add_weighted("wide", name, addr, NULL, i >= 145 ? 0 : 1 + i % 3);
+	}
+	int distinct = 1, zero_last = 1, tries = 50;
+	unsigned count = 0;
+	for (int t = 0; t < tries; t++) {
+		ldns_pkt *p = ask("wide.svc.internal.", LDNS_RR_TYPE_A, 1, DNS_TCP);
+		ldns_rr_list *an = p ? ldns_pkt_answer(p) : NULL;
+		unsigned seen[256] = { 0 }, n = an ? (unsigned)ldns_rr_list_rr_count(an) : 0;
+		int zero_seen = 0;
+		count = n;
+		for (unsigned i = 0; i < n; i++) {
+			uint8_t last = ldns_rdf_data(ldns_rr_rdf(ldns_rr_list_rr(an, i), 0))[3];
+			distinct &= ++seen[last] == 1;
+			if (last >= 145)
+				zero_seen = 1;
+			else if (zero_seen)
+				zero_last = 0;
+		}
+		ldns_pkt_free(p);
+	}
+	is_int(count, 80, "150 weighted instances at 80 addresses: 80 records over TCP");
+	ok(distinct, "... each address once (RFC 2181 5), in 50 answers");
+	ok(zero_last, "... weight 0 after every weighted record");
+}
+
 int main(void)
 {
 	char err[CONFIG_ERROR_MAX];
@@ -423,6 +463,7 @@ int main(void)
 	test_front_policy();
 	test_health();
 	test_weights();
+	test_many_weighted();
 	dns_guard_free(&guard);
 	responder_free(&responder);
 	registry_free(&reg);

@@ -1,5 +1,6 @@
 /* Unit tests for registry.c, htable.c and pool.c: random puts, replacements and deletes checked
- * against a plain model, with few addresses so that instances share them (PTR index). */
+ * against a plain model, with few addresses so that instances share them (PTR index), some
+ * with an addr= address (the index of further addresses, and who shares an address). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 
 #define SERVICES 40
 #define INSTANCES 200        /* names per service: service 0 gets up to 200 (malloc'd array) */
-#define ADDRESSES 16
+#define ADDRESSES_MAX 1024
+
+static unsigned addresses = 16;  /* few: instances share them; many: most are alone */
 
 static uint64_t rng;
 
@@ -27,6 +30,7 @@ static unsigned next_random(unsigned below)
 
 /* The model: which (service, instance) names are live, and at which address. */
 static int model_addr[SERVICES][INSTANCES];   /* 0: absent, else 1 + address index */
+static int model_extra[SERVICES][INSTANCES];  /* 0: no addr=, else 1 + address index */
 
 static void make_spec(struct instance_spec *spec, unsigned s, unsigned i, unsigned a)
 {
@@ -39,6 +43,7 @@ static void make_spec(struct instance_spec *spec, unsigned s, unsigned i, unsign
 	}
 	spec->family = a % 4 == 3 ? AF_INET6 : AF_INET;
 	spec->addr[0] = 10;
+	spec->addr[2] = (uint8_t)(a >> 8);
 	spec->addr[3] = (uint8_t)a;
 	spec->port = (uint16_t)(1000 + i);
 	if (i % 7 == 0) {
@@ -47,16 +52,45 @@ static void make_spec(struct instance_spec *spec, unsigned s, unsigned i, unsign
 	}
 }
 
+/* Gives a spec the addr= address of index e (of its family), twice when e is odd. */
+static void add_extra(struct instance_spec *spec, unsigned e)
+{
+	struct instance_extras *x = &spec->extras;
+	for (unsigned k = 0; k < 1 + e % 2; k++) {
+		x->addrs[x->addr_count][0] = 10;
+		x->addrs[x->addr_count][2] = (uint8_t)(e >> 8);
+		x->addrs[x->addr_count++][3] = (uint8_t)e;
+	}
+}
+
+static int same_family(unsigned a, unsigned b)
+{
+	return (a % 4 == 3) == (b % 4 == 3);
+}
+
 static unsigned instances_per_service(unsigned s)
 {
 	return s == 0 ? INSTANCES : 8;
 }
 
 /* Every live name is found with its address; every address chain holds exactly the
- * live instances at that address. */
+ * live instances at that address, the chain of addr= addresses those with that addr=
+ * (once, and not when it is their own); shares_address is set exactly on the instances
+ * with an address that another instance has too. */
 static int matches_model(const struct registry *reg)
 {
-	size_t live = 0, per_address[ADDRESSES] = { 0 };
+	static size_t per_address[ADDRESSES_MAX], per_extra[ADDRESSES_MAX], at[ADDRESSES_MAX];
+	size_t live = 0;
+	memset(per_address, 0, sizeof per_address);
+	memset(per_extra, 0, sizeof per_extra);
+	memset(at, 0, sizeof at);
+	for (unsigned s = 0; s < SERVICES; s++)
+		for (unsigned i = 0; i < instances_per_service(s); i++) {
+			if (model_addr[s][i])
+				at[model_addr[s][i] - 1]++;
+			if (model_extra[s][i] && model_extra[s][i] != model_addr[s][i])
+				at[model_extra[s][i] - 1]++;
+		}
 	for (unsigned s = 0; s < SERVICES; s++)
 		for (unsigned i = 0; i < instances_per_service(s); i++) {
 			struct instance_spec spec;
@@ -68,24 +102,38 @@ static int matches_model(const struct registry *reg)
 				continue;
 			}
 			live++;
-			per_address[model_addr[s][i] - 1]++;
+			unsigned a = (unsigned)model_addr[s][i] - 1;
+			int e = model_extra[s][i] - 1;
+			per_address[a]++;
+			if (e >= 0 && (unsigned)e != a)
+				per_extra[e]++;
+			bool shares = at[a] > 1 || (e >= 0 && at[e] > 1);
 			if (!inst || inst->family != spec.family || memcmp(inst->addr, spec.addr, 16) != 0 ||
-			    inst->port != spec.port || inst->service->instances[inst->slot] != inst)
+			    inst->port != spec.port || inst->service->instances[inst->slot] != inst ||
+			    inst->shares_address != shares)
 				return 0;
 		}
 	if (reg->instance_count != live)
 		return 0;
-	for (unsigned a = 0; a < ADDRESSES; a++) {
+	for (unsigned a = 0; a < addresses; a++) {
 		struct instance_spec spec;
 		make_spec(&spec, 0, 0, a);
-		size_t n = 0;
+		size_t n = 0, extra = 0;
 		for (struct instance *inst = registry_find_address(reg, spec.family, spec.addr); inst;
 		     inst = inst->next_same_address) {
 			if (inst->family != spec.family || memcmp(inst->addr, spec.addr, 16) != 0)
 				return 0;
 			n++;
 		}
-		if (n != per_address[a])
+		for (const struct extra_address *x = registry_find_extra_address(reg, spec.family, spec.addr); x;
+		     x = x->next) {
+			const struct instance_extras *xs = x->inst->extras;
+			if (!xs || x->index >= xs->addr_count || x->inst->family != spec.family ||
+			    memcmp(xs->addrs[x->index], spec.addr, 16) != 0)
+				return 0;
+			extra++;
+		}
+		if (n != per_address[a] || extra != per_extra[a])
 			return 0;
 	}
 	return 1;
@@ -189,21 +237,26 @@ static int churn(struct registry *reg, uint64_t seed, int steps)
 	rng = seed;
 	for (int step = 0; step < steps; step++) {
 		unsigned s = next_random(SERVICES), i = next_random(instances_per_service(s));
-		unsigned a = next_random(ADDRESSES);
+		unsigned a = next_random(addresses);
+		unsigned e = next_random(addresses);
 		struct instance_spec spec;
 		make_spec(&spec, s, i, a);
+		int with_extra = next_random(3) == 0 && same_family(a, e);
+		if (with_extra)
+			add_extra(&spec, e);
 		if (next_random(3) == 0) {
 			struct instance *inst = registry_lookup(reg, spec.service, spec.instance);
 			if (inst)
 				registry_delete(reg, inst);
-			model_addr[s][i] = 0;
+			model_addr[s][i] = model_extra[s][i] = 0;
 		} else {
 			enum registry_put_result rc = registry_put(reg, &spec, NULL);
 			if (rc != (model_addr[s][i] ? REGISTRY_PUT_REPLACED : REGISTRY_PUT_CREATED))
 				consistent = 0;
 			model_addr[s][i] = (int)a + 1;
+			model_extra[s][i] = with_extra ? (int)e + 1 : 0;
 		}
-		if (step % 20000 == 19999)
+		if (step % 2000 == 1999)
 			consistent &= matches_model(reg);
 	}
 	return consistent;
@@ -219,7 +272,7 @@ static void empty(struct registry *reg)
 			struct instance *inst = registry_lookup(reg, spec.service, spec.instance);
 			if (inst)
 				registry_delete(reg, inst);
-			model_addr[s][i] = 0;
+			model_addr[s][i] = model_extra[s][i] = 0;
 		}
 }
 
@@ -231,13 +284,18 @@ int main(void)
 	struct registry reg;
 	registry_init(&reg, 1);
 	ok(churn(&reg, 0x9e3779b97f4a7c15ull, 200000),
-	   "200,000 random puts, replacements and deletes match the model, PTR chains included");
+	   "200,000 random puts, replacements and deletes match the model, PTR chains (own and addr=) and shared addresses included");
 	empty(&reg);
-	ok(matches_model(&reg) && reg.services.count == 0 && reg.addresses.count == 0,
-	   "deleting every instance empties the service and address tables");
+	ok(matches_model(&reg) && reg.services.count == 0 && reg.addresses.count == 0 &&
+	   reg.extra_addresses.count == 0,
+	   "deleting every instance empties the service and both address tables");
 	size_t bytes = reg.pool.bytes;
 	ok(churn(&reg, 0x9e3779b97f4a7c15ull, 200000) && reg.pool.bytes == bytes,
 	   "the same churn again is served from freed records: the pool does not grow");
+	empty(&reg);
+	addresses = ADDRESSES_MAX;
+	ok(churn(&reg, 0x2545f4914f6cdd1dull, 100000),
+	   "the same over 1,024 addresses (most instances alone at theirs) matches the model");
 	struct service *big = registry_find_service(&reg, (const uint8_t *)"\004svc0");
 	ok(big && big->capacity * sizeof *big->instances > POOL_RECORD_MAX,
 	   "svc0's instance array has outgrown the pool (malloc'd)");

@@ -169,13 +169,22 @@ static double chi_square(const unsigned *seen, const uint32_t *w, size_t n, unsi
 	return chi;
 }
 
+/* One draw from a tree over w[0..n) (built for it: the draw without any taken). */
+static size_t draw_once(const uint32_t *w, size_t n)
+{
+	static uint64_t storage[WEIGHT_TREE_STORAGE(8)];
+	struct weight_tree t;
+	weight_tree_build(&t, storage, w, n);
+	return weight_tree_draw(&t, next_random());
+}
+
 static void test_draw_distribution(void)
 {
 	enum { DRAWS = 100000 };
 	const uint32_t w[3] = { 45, 45, 10 };
 	unsigned seen[3] = { 0, 0, 0 };
 	for (int i = 0; i < DRAWS; i++)
-		seen[weights_draw(w, 3, 100, next_random())]++;
+		seen[draw_once(w, 3)]++;
 	double chi = chi_square(seen, w, 3, DRAWS);
 	printf("# 45/45/10 over %d draws: %u %u %u, chi-square %.2f\n", DRAWS, seen[0], seen[1], seen[2], chi);
 	ok(chi < 13.816, "45/45/10 draw: chi-square below 13.816 (2 degrees of freedom, p = 0.001)");
@@ -184,7 +193,7 @@ static void test_draw_distribution(void)
 	const uint32_t skewed[5] = { 1, 2, 3, 4, 90 };
 	unsigned seen5[5] = { 0 };
 	for (int i = 0; i < DRAWS; i++)
-		seen5[weights_draw(skewed, 5, 100, next_random())]++;
+		seen5[draw_once(skewed, 5)]++;
 	chi = chi_square(seen5, skewed, 5, DRAWS);
 	printf("# 1/2/3/4/90: chi-square %.2f\n", chi);
 	ok(chi < 18.467, "1/2/3/4/90 draw: chi-square below 18.467 (4 degrees of freedom, p = 0.001)");
@@ -192,7 +201,7 @@ static void test_draw_distribution(void)
 	const uint32_t with_zero[3] = { 0, 5, 0 };
 	unsigned zero_first = 0;
 	for (int i = 0; i < DRAWS; i++)
-		zero_first += weights_draw(with_zero, 3, 5, next_random()) != 1;
+		zero_first += draw_once(with_zero, 3) != 1;
 	is_int(zero_first, 0, "weight 0 is never drawn while another is above 0");
 
 	/* The draw is that of a uniform shuffle when the weights are equal: a control that
@@ -200,8 +209,85 @@ static void test_draw_distribution(void)
 	const uint32_t equal[3] = { 1, 1, 1 };
 	unsigned seen_equal[3] = { 0 };
 	for (int i = 0; i < DRAWS; i++)
-		seen_equal[weights_draw(equal, 3, 3, next_random())]++;
+		seen_equal[draw_once(equal, 3)]++;
 	ok(chi_square(seen_equal, w, 3, DRAWS) > 13.816, "equal weights fail the 45/45/10 test");
+}
+
+/* The index a linear scan over w (taken ones at 0) draws for a random number: the
+ * RFC 2782 selection written out, what the tree must agree with draw for draw. */
+static size_t linear_draw(const uint32_t *w, size_t n, uint64_t total, uint64_t random)
+{
+	uint64_t point = (uint64_t)(((unsigned __int128)random * total) >> 64);
+	for (size_t i = 0; i < n; i++) {
+		if (point < w[i])
+			return i;
+		point -= w[i];
+	}
+	return n - 1;
+}
+
+/* The tree against the linear selection: the same candidate for the same random number
+ * at every step of whole draws without replacement, sizes 1 to 200, weights 0 included;
+ * and the second place's distribution after the first. */
+static void test_weight_tree(void)
+{
+	static uint64_t storage[WEIGHT_TREE_STORAGE(200)];
+	uint32_t w[200], left[200];
+	int agree = 1, each_once = 1;
+	for (size_t n = 1; n <= 200; n += (n < 20 ? 1 : 15)) {
+		for (int round = 0; round < 20; round++) {
+			uint64_t total = 0;
+			for (size_t i = 0; i < n; i++) {
+				w[i] = next_random() % 4 == 0 ? 0 : (uint32_t)(next_random() % 1000);
+				left[i] = w[i];
+				total += w[i];
+			}
+			struct weight_tree t;
+			weight_tree_build(&t, storage, w, n);
+			agree &= t.total == total;
+			while (t.total > 0) {
+				uint64_t random = next_random();
+				size_t got = weight_tree_draw(&t, random);
+				agree &= got == linear_draw(left, n, total, random) && left[got] > 0;
+				weight_tree_take(&t, got, left[got]);
+				total -= left[got];
+				each_once &= left[got] != 0;
+				left[got] = 0;
+			}
+			for (size_t i = 0; i < n; i++)
+				each_once &= left[i] == 0;
+		}
+	}
+	ok(agree, "weight tree: the same draw as a linear scan, step by step, 1 to 200 candidates (1 to 3 levels)");
+	ok(each_once, "weight tree: a whole draw takes every weighted candidate exactly once");
+
+	const uint32_t w3[3] = { 45, 45, 10 };
+	unsigned first0 = 0, then1 = 0;
+	for (int i = 0; i < 100000; i++) {
+		struct weight_tree t;
+		weight_tree_build(&t, storage, w3, 3);
+		size_t first = weight_tree_draw(&t, next_random());
+		weight_tree_take(&t, first, w3[first]);
+		if (first == 0) {
+			first0++;
+			then1 += weight_tree_draw(&t, next_random()) == 1;
+		}
+	}
+	ok(then1 > first0 * 79 / 100 && then1 < first0 * 85 / 100,
+	   "after 45 of 45/45/10, the other 45 comes second 45/55 = 82% of the time (+- 3 points)");
+
+	/* 200 candidates of weights 1..10: the first draw's chi-square (199 degrees of freedom). */
+	uint32_t w200[200];
+	unsigned seen[200] = { 0 };
+	for (size_t i = 0; i < 200; i++)
+		w200[i] = 1 + (uint32_t)(i % 10);
+	struct weight_tree t;
+	weight_tree_build(&t, storage, w200, 200);
+	for (int i = 0; i < 200000; i++)
+		seen[weight_tree_draw(&t, next_random())]++;
+	double chi = chi_square(seen, w200, 200, 200000);
+	printf("# 200 candidates, weights 1..10, 200,000 draws: chi-square %.1f\n", chi);
+	ok(chi < 266.0, "200 weighted candidates: chi-square below 266 (199 degrees of freedom, p = 0.001)");
 }
 
 static void test_networks(void)
@@ -259,6 +345,21 @@ static void test_networks(void)
 	ok(load_config("services:\n  - {service: s, instance: i, address: 10.0.0.1, tags: v1, addrs: 10.0.0.2, weight: 0}\n", err) == 0 &&
 	   cfg.services[0].extras.tag_count == 1 && cfg.services[0].extras.addr_count == 1 &&
 	   cfg.services[0].extras.weight_set, "config: services[] tags, addrs and weight: 0");
+	/* Static instances clash as REGISTER's do (ERR 409): FILE:LINE: and the key of the later one. */
+	ok(load_config("services:\n  - {service: web, instance: a, address: 10.0.0.1}\n"
+		       "  - service: web\n    instance: b\n    address: 10.0.0.2\n    tags: [v1, A]\n", err) < 0 &&
+	   strstr(err, ":6: services[1].tags[1]: tag 'a' is the name of instance a.web"),
+	   "config: a static tag that is an earlier static instance's name, at its line and key");
+	ok(load_config("services:\n  - {service: web, instance: a, address: 10.0.0.1, tags: canary}\n"
+		       "  - service: web\n    address: 10.0.0.2\n    instance: canary\n", err) < 0 &&
+	   strstr(err, ":5: services[1].instance: instance name 'canary' is a tag of a.web"),
+	   "config: a static instance named like an earlier one's tag, at its line and key");
+	ok(load_config("services:\n  - {service: web, instance: a, address: 10.0.0.1, tags: [a]}\n", err) < 0 &&
+	   strstr(err, ":2: services[0].tags[0]: tag 'a' is the name of instance a.web"),
+	   "config: a static tag equal to its own instance's name");
+	ok(load_config("services:\n  - {service: web, instance: a, address: 10.0.0.1, tags: canary}\n"
+		       "  - {service: db, instance: canary, address: 10.0.0.2, tags: a}\n", err) == 0,
+	   "config: the same names in another service do not clash");
 	ok(load_config("see-all: [10.9.0.0/16]\nnetworks:\n  a: 10.1.0.0/16\n", err) == 0 &&
 	   source_view("10.9.1.1") == VIEW_ALL && source_view("127.0.0.1") == 0,
 	   "config: see-all: replaces loopback");
@@ -352,6 +453,7 @@ int main(void)
 	test_split_parsing();
 	test_split_weights();
 	test_draw_distribution();
+	test_weight_tree();
 	test_tags_and_split_verb();
 	test_networks();
 	test_state_records();

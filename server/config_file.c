@@ -463,8 +463,8 @@ int config_load_file(struct config *cfg, const char *path, char err[CONFIG_ERROR
 		rc = cfg_apply_mapping(&y, root, "", top_rules, cfg);
 	if (rc == 0)
 		rc = config_resolve_transfer_keys(cfg, err);
-	if (rc == 0)
-		rc = config_check_views(cfg, err);
+	if (rc == 0 && root)
+		rc = config_check_views(&y, root, cfg);
 	if (rc == 0 && cfg->ttl_min > cfg->ttl_max) {
 		snprintf(err, CONFIG_ERROR_MAX, "%s:1: ttl-min: %u is above ttl-max %u", path,
 			 cfg->ttl_min, cfg->ttl_max);

@@ -212,16 +212,39 @@ int cfg_check_service_names(struct yaml_ctx *y, const struct config *cfg, const 
 	return 0;
 }
 
-int config_check_views(const struct config *cfg, char err[CONFIG_ERROR_MAX])
+/* The yaml node of services[i] (one item per static instance), or root. */
+static yaml_node_t *service_item(struct yaml_ctx *y, yaml_node_t *root, size_t i)
+{
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		const char *k = cfg_scalar(yaml_document_get_node(y->doc, p->key));
+		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
+		if (!k || strcmp(k, "services") != 0 || v->type != YAML_SEQUENCE_NODE)
+			continue;
+		if ((ptrdiff_t)i < v->data.sequence.items.top - v->data.sequence.items.start) {
+			yaml_node_t *item = yaml_document_get_node(y->doc, v->data.sequence.items.start[i]);
+			return item && item->type == YAML_MAPPING_NODE ? item : v;
+		}
+		return v;
+	}
+	return root;
+}
+
+int config_check_views(struct yaml_ctx *y, yaml_node_t *root, const struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->service_count; i++) {
 		const struct instance_extras *x = &cfg->services[i].extras;
 		for (unsigned j = 0; j < x->network_count; j++) {
-			if (config_find_network(cfg, x->networks[j]) < 0) {
-				snprintf(err, CONFIG_ERROR_MAX, "%s:1: services[%zu].network: '%s' is not a network of networks:",
-					 cfg->source, i, x->networks[j]);
-				return -1;
-			}
+			if (config_find_network(cfg, x->networks[j]) >= 0)
+				continue;
+			/* networks: may come after services:, so this waits for the whole file */
+			char where[32], key[CFG_KEY_MAX];
+			snprintf(where, sizeof where, "services[%zu]", i);
+			yaml_node_t *item = service_item(y, root, i);
+			if (item->type == YAML_MAPPING_NODE && item != root)
+				item = service_key_node(y, item, where, "network", -1, key);
+			else
+				cfg_key_path(key, where, "network");
+			return cfg_fail(y, item, key, "'%s' is not a network of networks:", x->networks[j]);
 		}
 	}
 	return 0;

@@ -100,6 +100,6 @@ void config_free_keys(struct config *cfg);
 /* config_views.c */
 void config_free_views(struct config *cfg);
 /* Once the file is read whole: every services[].network names a network; 0 or -1 with err. */
-int config_check_views(const struct config *cfg, char err[CONFIG_ERROR_MAX]);
+int config_check_views(struct yaml_ctx *y, yaml_node_t *root, const struct config *cfg);
 
 #endif
